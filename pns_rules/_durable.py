@@ -1,0 +1,187 @@
+"""The durable-rules adapter: the only module that imports ``durable``.
+
+Rule files are compiled to durable-rules ruleset definitions as data (JSON-shaped dicts), one
+ruleset per engine on a private host. Each patient is asserted as one *fact* (not an event: durable
+consumes an event with the first rule that matches it, while a fact is seen by every rule), every
+rule that matches appends its id to a list, and the patient's state is deleted before the call
+returns.
+
+Engine hazards this module designs around (see docs/engine.md):
+
+- ``MessageNotHandledException`` when a fact matches no rule, and a crash (segfault) when the state of
+  such a fact is then deleted: a catch-all rule matches every patient, so neither can happen.
+- State kept per ``sid`` until deleted, which exhausts memory after a few thousand calls: the state is
+  deleted in a ``finally`` block on every call.
+- ``set_rulesets`` pops the actions out of the definition it is given: a fresh definition is built for
+  each engine.
+- The global host refuses a ruleset name twice: each engine has its own host.
+- ``Host()`` starts background timer threads that may run pending actions on another thread: the
+  private host never starts them, so all actions run inside ``assert_fact``, under the engine's lock.
+- ``$ne`` conditions made the engine loop forever in our tests: the compiler never emits them.
+- Its JSON parser rejects some floats Python writes with an exponent (an age of ``5e-324``
+  failed with error 204): ages are rounded to 4 decimals before they reach the engine, see
+  :func:`pns_rules.patient.check_age`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import durable.engine as durable_engine
+
+from .errors import EngineError
+from .knowledge import KnowledgeBase, Rule
+
+__all__ = ["DurableEvaluator", "compile_rule", "fact_key"]
+
+CATCH_ALL = "__every_patient__"
+_KEY_RE = re.compile(r"[^A-Za-z0-9]")
+
+
+class _SynchronousHost(durable_engine.Host):  # type: ignore[misc]
+    """A durable host that never starts its background dispatch threads."""
+
+    def _run(self) -> None:
+        return None
+
+
+def fact_key(finding_id: str) -> str:
+    """The fact property that marks a finding as present (``HP:0001251`` -> ``f_HP_0001251``)."""
+    return "f_" + _KEY_RE.sub("_", finding_id)
+
+
+def _present(finding_id: str) -> dict[str, Any]:
+    return {fact_key(finding_id): 1}
+
+
+def _conjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _disjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def compile_rule(rule: Rule) -> dict[str, Any]:
+    """The durable-rules condition (the ``m`` expression) equivalent to ``rule``."""
+    parts: list[dict[str, Any]] = [_present(f) for f in rule.all_of]
+    if rule.any_of:
+        parts.append(_disjunction([_present(f) for f in rule.any_of]))
+    if rule.at_least_of:
+        combos = itertools.combinations(rule.at_least_of, rule.at_least)
+        parts.append(_disjunction([_conjunction([_present(f) for f in c]) for c in combos]))
+    if rule.age is not None:
+        if rule.age.min is not None:
+            parts.append({"$gte": {"age": rule.age.min}})
+        if rule.age.below is not None:
+            parts.append({"$lt": {"age": rule.age.below}})
+    if rule.sex is not None:
+        parts.append({"sex": rule.sex})
+    return _conjunction(parts)
+
+
+class DurableEvaluator:
+    """Evaluates patients against one knowledge base with durable-rules.
+
+    Thread-safe: calls are serialised by a lock (durable-rules' C core holds the GIL anyway, so
+    the lock costs no parallelism) and each call leaves no state behind.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._lock = threading.Lock()
+        self._fired: list[str] = []
+        self._counter = 0
+        self._ruleset = f"pns_{id(self):x}"
+        self._keys = {finding_id: fact_key(finding_id) for finding_id in kb.findings}
+        self._host = _SynchronousHost()
+        try:
+            self._host.set_rulesets({self._ruleset: self._definition(kb.rules.values())})
+        except Exception as exc:  # durable raises bare Exception on bad definitions
+            raise EngineError(f"durable-rules rejected the compiled rule base: {exc}") from exc
+        self.last_sid: str | None = None
+
+    def _definition(self, rules: Iterable[Rule]) -> dict[str, Any]:
+        fired = self._fired
+        definition: dict[str, Any] = {
+            CATCH_ALL: {"all": [{"m": {"pns": 1}}], "run": _noop},
+        }
+        for rule in rules:
+            definition[rule.id] = {
+                "all": [{"m": compile_rule(rule)}],
+                "run": _collector(fired, rule.id),
+            }
+        return definition
+
+    def fact(self, findings: Iterable[str], age: float | None, sex: str | None) -> dict[str, Any]:
+        """The fact asserted for a patient (without its ``sid``)."""
+        keys = self._keys
+        fact: dict[str, Any] = {"pns": 1}
+        for finding_id in findings:
+            fact[keys[finding_id]] = 1
+        if age is not None:
+            fact["age"] = age
+        if sex is not None:
+            fact["sex"] = sex
+        return fact
+
+    def fired(self, findings: Iterable[str], age: float | None, sex: str | None) -> list[str]:
+        """The ids of the rules that fire for a patient, in firing order."""
+        fact = self.fact(findings, age, sex)
+        with self._lock:
+            self._counter += 1
+            sid = str(self._counter)
+            fact["sid"] = sid
+            self.last_sid = sid
+            fired = self._fired
+            fired.clear()
+            try:
+                self._host.assert_fact(self._ruleset, fact)
+            except Exception as exc:
+                self._discard(sid)
+                fired.clear()
+                raise EngineError(f"durable-rules failed on a patient: {exc!r}") from exc
+            try:
+                self._host.delete_state(self._ruleset, sid)
+            except Exception as exc:
+                raise EngineError(f"durable-rules could not delete state: {exc!r}") from exc
+            result = list(fired)
+            fired.clear()
+            return result
+
+    def _discard(self, sid: str) -> None:
+        """Delete the state of ``sid`` if a failed call left any (checked first: deleting state
+        that does not exist is an error, and after some failures a crash)."""
+        try:
+            self._host.get_state(self._ruleset, sid)
+        except Exception:
+            return
+        try:
+            self._host.delete_state(self._ruleset, sid)
+        except Exception:
+            return
+
+    def has_state(self, sid: str) -> bool:
+        """Whether the engine still holds state for ``sid`` (it never should after a call)."""
+        with self._lock:
+            try:
+                self._host.get_state(self._ruleset, sid)
+            except Exception:
+                return False
+            return True
+
+
+def _noop(c: Any) -> None:
+    return None
+
+
+def _collector(fired: list[str], rule_id: str) -> Any:
+    append = fired.append
+
+    def collect(c: Any) -> None:
+        append(rule_id)
+
+    return collect

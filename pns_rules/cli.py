@@ -1,0 +1,174 @@
+"""The ``pns-rules`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .engine import Engine, default_engine
+from .errors import PnsRulesError
+from .results import Differential
+
+__all__ = ["format_differential", "main"]
+
+LOOK_FOR_SHOWN = 5
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"pns-rules: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pns-rules``."""
+    parser = _Parser(
+        prog="pns-rules",
+        description="Ranked paraneoplastic differentials from clinical findings "
+        "(decision support, not a diagnosis).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    suggest = commands.add_parser(
+        "suggest",
+        help="rank syndromes, categories and cancers for one patient",
+        description="Rank paraneoplastic syndromes, categories and cancers to screen for.",
+    )
+    suggest.add_argument(
+        "findings", nargs="*", metavar="FINDING", help="symptoms, signs, lab findings or HPO ids"
+    )
+    suggest.add_argument("--age", type=_age, help="age in years (0-120)")
+    suggest.add_argument("--sex", choices=["female", "male"], help="patient sex")
+    suggest.add_argument(
+        "--antibody",
+        "-a",
+        action="append",
+        default=[],
+        dest="antibodies",
+        metavar="NAME",
+        help="a positive antibody such as anti-Yo (repeatable)",
+    )
+    suggest.add_argument(
+        "--lenient",
+        action="store_true",
+        help="report unknown terms in the output instead of failing",
+    )
+    suggest.add_argument("--json", action="store_true", help="print JSON for machines")
+    suggest.add_argument(
+        "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
+    )
+    suggest.set_defaults(handler=_suggest)
+    return parser
+
+
+def _age(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"age must be a number of years, got {text!r}") from None
+
+
+def _suggest(args: argparse.Namespace, out: TextIO) -> int:
+    engine = Engine.from_directory(args.rules) if args.rules else default_engine()
+    result = engine.suggest(
+        args.findings,
+        age=args.age,
+        sex=args.sex,
+        antibodies=args.antibodies,
+        strict=not args.lenient,
+    )
+    if args.json:
+        json.dump(result.to_dict(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(format_differential(result))
+    return 0
+
+
+def format_differential(result: Differential) -> str:
+    """A readable, ranked text report of ``result`` with the reasons behind each candidate."""
+    lines = [f"pns-rules {result.rule_base.version}: {result.notice}", ""]
+    patient = []
+    if result.age is not None:
+        patient.append(f"age {result.age:g}")
+    if result.sex is not None:
+        patient.append(result.sex)
+    found = ", ".join(
+        f.label if f.label.casefold() == f.given.casefold() else f"{f.given} -> {f.label}"
+        for f in result.findings
+    )
+    lines.append(f"Patient: {'; '.join(patient) or 'age and sex not given'}")
+    lines.append(f"Findings: {found or 'none'}")
+    for unknown in result.unrecognized:
+        hint = f" (did you mean {', '.join(unknown.suggestions)}?)" if unknown.suggestions else ""
+        lines.append(f"Not recognised: {unknown.given!r}{hint}")
+    for note in result.notes:
+        lines.append(f"Note: {note}")
+    lines.append("")
+    if not result.syndromes:
+        lines.append("No paraneoplastic syndrome is suggested by these findings.")
+        return "\n".join(lines) + "\n"
+    lines.append("Categories")
+    for rank, category in enumerate(result.categories, 1):
+        lines.append(f"  {rank}. {category.name:<15} {category.score:>5g}  {category.level}")
+    lines.append("")
+    lines.append("Syndromes")
+    for rank, syndrome in enumerate(result.syndromes, 1):
+        lines.append(
+            f"  {rank}. {syndrome.name} [{syndrome.category}]  {syndrome.score:g} ({syndrome.level})"
+        )
+        for evidence in syndrome.evidence:
+            matched = ", ".join(m.label for m in evidence.matched)
+            extra = f"; {', '.join(evidence.conditions)}" if evidence.conditions else ""
+            counted = "" if evidence.counted else ", not counted: same item"
+            lines.append(
+                f"       why: {evidence.description or evidence.rule} "
+                f"(+{evidence.weight}{counted}) [{matched}{extra}] {evidence.citation}"
+            )
+        if syndrome.look_for:
+            shown = ", ".join(s.label for s in syndrome.look_for[:LOOK_FOR_SHOWN])
+            more = len(syndrome.look_for) - LOOK_FOR_SHOWN
+            lines.append(f"       look for: {shown}{f' (+{more} more)' if more > 0 else ''}")
+    lines.append("")
+    lines.append("Cancers to screen for")
+    for rank, cancer in enumerate(result.cancers, 1):
+        lines.append(f"  {rank}. {cancer.name}  {cancer.score:g} ({cancer.level})")
+        lines.append(f"       why: {'; '.join(r.describe() for r in cancer.reasons)}")
+        screening = cancer.screening
+        lines.append(
+            f"       screen: {screening.first_line}; then {screening.second_line}. "
+            f"{screening.repeat} [{screening.citation}]"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run ``pns-rules``; returns the exit code (0 success, 1 rule-file error, 2 bad input)."""
+    out = out if out is not None else sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args, out)
+        return code
+    except PnsRulesError as exc:
+        if args.debug:
+            raise
+        from .errors import RuleFileError
+
+        sys.stderr.write(f"pns-rules: error: {exc}\n")
+        return 1 if isinstance(exc, RuleFileError) else 2
+    except (OSError, KeyboardInterrupt) as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"pns-rules: error: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

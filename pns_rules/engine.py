@@ -1,0 +1,126 @@
+"""The :class:`Engine`: a loaded rule base compiled into durable-rules, and :func:`suggest`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+
+from ._durable import DurableEvaluator
+from .knowledge import KnowledgeBase
+from .loader import load_rule_directory, shipped_rules_directory
+from .patient import Patient, normalize_patient
+from .results import Differential
+from .scoring import rank
+
+__all__ = ["Engine", "default_engine", "suggest"]
+
+
+class Engine:
+    """A rule base compiled into the durable-rules engine, ready to evaluate patients.
+
+    Build one with :meth:`from_directory` (a curator's rule directory) or :meth:`shipped` (the
+    rules that come with pns-rules). An engine is immutable and thread-safe; every call leaves no
+    state behind in durable-rules.
+    """
+
+    def __init__(self, knowledge_base: KnowledgeBase) -> None:
+        self._kb = knowledge_base
+        self._evaluator = DurableEvaluator(knowledge_base)
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> Engine:
+        """Load, validate and compile the rule files in ``path``.
+
+        Raises :class:`~pns_rules.errors.RuleFileError` naming the file, entry and line of the
+        first problem.
+        """
+        return cls(load_rule_directory(path))
+
+    @classmethod
+    def shipped(cls) -> Engine:
+        """A new engine on the rules shipped with pns-rules (``suggest`` shares one instead)."""
+        return cls.from_directory(shipped_rules_directory())
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The validated rule base this engine evaluates."""
+        return self._kb
+
+    def patient(
+        self,
+        findings: Iterable[str] | None = (),
+        *,
+        age: float | None = None,
+        sex: str | None = None,
+        antibodies: Iterable[str] | None = (),
+        strict: bool = True,
+    ) -> Patient:
+        """Validate and normalise input without evaluating it (see :meth:`suggest`)."""
+        return normalize_patient(
+            self._kb, findings, age=age, sex=sex, antibodies=antibodies, strict=strict
+        )
+
+    def fired_rules(self, patient: Patient) -> frozenset[str]:
+        """The ids of the rules durable-rules fires for a normalised patient."""
+        return frozenset(self._evaluator.fired(patient.findings, patient.age, patient.sex))
+
+    def suggest(
+        self,
+        findings: Iterable[str] | None = (),
+        *,
+        age: float | None = None,
+        sex: str | None = None,
+        antibodies: Iterable[str] | None = (),
+        strict: bool = True,
+    ) -> Differential:
+        """Rank paraneoplastic categories, syndromes and cancers for one patient.
+
+        ``findings`` are symptoms, signs, lab findings (and antibodies, if you like) as labels,
+        synonyms or HPO ids, in any iterable; case, spacing, hyphens, order and duplicates do not
+        matter. ``age`` is in years (0 to 120) or ``None``; ``sex`` is ``"female"``, ``"male"`` or
+        ``None``; ``antibodies`` are antibody names such as ``"anti-Yo"``.
+
+        Raises :class:`~pns_rules.errors.InputError` for a bad argument, and
+        :class:`~pns_rules.errors.UnknownFindingError` listing every unknown term with its closest
+        known terms, unless ``strict=False``, which reports them in ``result.unrecognized``.
+        """
+        patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
+        fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
+        return rank(self._kb, patient, fired)
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The engine on the shipped rules, loaded once per process on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Engine.shipped()
+    return _default
+
+
+def suggest(
+    findings: Iterable[str] | None = (),
+    *,
+    age: float | None = None,
+    sex: str | None = None,
+    antibodies: Iterable[str] | None = (),
+    strict: bool = True,
+) -> Differential:
+    """Rank paraneoplastic categories, syndromes and cancers to screen for, using the shipped rules.
+
+    >>> result = suggest(["ataxia", "nystagmus", "dysarthria"], age=62)
+    >>> result.categories[0].name
+    'neurological'
+
+    See :meth:`Engine.suggest` for the arguments and errors. The result is decision support, not a
+    diagnosis.
+    """
+    return default_engine().suggest(
+        findings, age=age, sex=sex, antibodies=antibodies, strict=strict
+    )

@@ -1,0 +1,206 @@
+"""The loaded rule base: findings, cancers, syndromes and rules as immutable objects.
+
+These are built by :mod:`pns_rules.loader` from the TOML files in a rule directory; nothing here
+holds clinical facts of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import attrs
+
+__all__ = [
+    "CATEGORIES",
+    "FINDING_KINDS",
+    "SEXES",
+    "AgeRange",
+    "Cancer",
+    "CancerLink",
+    "Finding",
+    "KnowledgeBase",
+    "Rule",
+    "Scoring",
+    "Screening",
+    "Syndrome",
+    "Term",
+]
+
+#: The five paraneoplastic categories, in the order they are documented.
+CATEGORIES: tuple[str, ...] = (
+    "endocrine",
+    "neurological",
+    "mucocutaneous",
+    "hematological",
+    "other",
+)
+#: The kinds a vocabulary finding may have.
+FINDING_KINDS: tuple[str, ...] = ("symptom", "sign", "lab", "antibody", "history")
+#: The sexes a patient may have (``None`` means unknown).
+SEXES: tuple[str, ...] = ("female", "male")
+
+
+@attrs.frozen
+class AgeRange:
+    """Ages ``min <= age < below`` in years; either bound may be open."""
+
+    min: float | None = None
+    below: float | None = None
+
+    def contains(self, age: float | None) -> bool:
+        """Whether ``age`` lies in the range; an unknown age (``None``) never does."""
+        if age is None:
+            return False
+        if self.min is not None and age < self.min:
+            return False
+        return not (self.below is not None and age >= self.below)
+
+    def describe(self) -> str:
+        """A short human phrase such as ``"age 18 to <45"``."""
+        lo = "0" if self.min is None else f"{self.min:g}"
+        if self.below is None:
+            return f"age >= {lo}"
+        return f"age {lo} to <{self.below:g}"
+
+    @property
+    def upper(self) -> float:
+        """The exclusive upper bound, ``inf`` when open."""
+        return math.inf if self.below is None else self.below
+
+
+@attrs.frozen
+class Finding:
+    """A vocabulary entry: a symptom, sign, lab finding, antibody or history item."""
+
+    id: str
+    label: str
+    kind: str
+    synonyms: tuple[str, ...] = ()
+    snomed: str | None = None
+    risk: str | None = None
+    citation: str | None = None
+
+
+@attrs.frozen
+class Screening:
+    """How to screen for a cancer, and the source of the recommendation."""
+
+    first_line: str
+    second_line: str
+    repeat: str
+    citation: str
+
+
+@attrs.frozen
+class Cancer:
+    """A cancer that paraneoplastic syndromes point to."""
+
+    id: str
+    name: str
+    sex: str | None
+    screening: Screening
+
+
+@attrs.frozen
+class CancerLink:
+    """A cited association between a syndrome and a cancer."""
+
+    cancer: str
+    strength: str
+    citation: str
+    age: AgeRange | None = None
+
+
+@attrs.frozen
+class Syndrome:
+    """A paraneoplastic syndrome, its category and the cancers associated with it."""
+
+    id: str
+    name: str
+    category: str
+    citations: tuple[str, ...]
+    cancers: tuple[CancerLink, ...]
+    description: str = ""
+
+
+@attrs.frozen
+class Rule:
+    """A declarative rule: when its conditions hold, it adds ``weight`` to ``syndrome``.
+
+    Findings in ``all_of``, ``any_of`` and ``at_least_of`` are vocabulary ids.
+    """
+
+    id: str
+    syndrome: str
+    item: str
+    weight: int
+    citation: str
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    at_least: int = 0
+    at_least_of: tuple[str, ...] = ()
+    age: AgeRange | None = None
+    sex: str | None = None
+    cancer_boosts: tuple[tuple[str, float], ...] = ()
+    description: str = ""
+    source: str = ""
+
+    @property
+    def findings(self) -> frozenset[str]:
+        """Every finding id the rule mentions."""
+        return frozenset(self.all_of) | frozenset(self.any_of) | frozenset(self.at_least_of)
+
+
+@attrs.frozen
+class Term:
+    """What an input term resolves to.
+
+    ``id`` and ``label`` name the term itself (a vocabulary finding, or a more specific HPO term
+    from the precomputed HPO map); ``maps_to`` are the vocabulary findings it counts as; ``note``
+    explains anything a user should know (an obsolete HPO id replaced by a current one).
+    """
+
+    id: str
+    label: str
+    maps_to: frozenset[str]
+    note: str = ""
+
+
+@attrs.frozen
+class Scoring:
+    """Scoring constants from ``manifest.toml`` (see docs/scoring.md)."""
+
+    high: float
+    intermediate: float
+    strength: Mapping[str, float]
+
+    def level(self, score: float) -> str:
+        """The level of a score: ``"high"``, ``"intermediate"`` or ``"low"``."""
+        if score >= self.high:
+            return "high"
+        if score >= self.intermediate:
+            return "intermediate"
+        return "low"
+
+
+@attrs.frozen
+class KnowledgeBase:
+    """A validated rule base, as loaded from one rule directory."""
+
+    name: str
+    version: str
+    directory: str
+    scoring: Scoring
+    findings: Mapping[str, Finding]
+    cancers: Mapping[str, Cancer]
+    syndromes: Mapping[str, Syndrome]
+    rules: Mapping[str, Rule]
+    #: normalised input term -> what it stands for (labels, synonyms, ids, the HPO map)
+    terms: Mapping[str, Term]
+    hpo_release: str | None = None
+    #: normalised id, label or synonym of a vocabulary finding -> the text as written, for
+    #: "did you mean" suggestions
+    suggestion_keys: Mapping[str, str] = attrs.field(factory=dict)
+    #: rule ids per syndrome, in file order
+    rules_by_syndrome: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)

@@ -1,0 +1,706 @@
+"""Reading and validating a rule directory into a :class:`~pns_rules.knowledge.KnowledgeBase`.
+
+Every problem is recorded with its file, line, entry id and a code; loading raises
+:class:`~pns_rules.errors.RuleFileError` for the first one (all of them are on ``.problems``), so an
+engine is never built from a half-valid rule base.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import RuleFileError
+from .knowledge import (
+    CATEGORIES,
+    FINDING_KINDS,
+    SEXES,
+    AgeRange,
+    Cancer,
+    CancerLink,
+    Finding,
+    KnowledgeBase,
+    Rule,
+    Scoring,
+    Screening,
+    Syndrome,
+    Term,
+)
+from .vocabulary import normalize_term
+
+__all__ = ["Problem", "load_rule_directory", "shipped_rules_directory"]
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_AT_LEAST_COMBINATIONS = 1000
+MAX_WEIGHT = 10
+HPO_MAP_FILE = "hpo-map.json"
+MANIFEST_FILE = "manifest.toml"
+
+_CITATION = r"(?:PMID:\d{1,9}|DOI:10\.\d{4,9}/\S+)"
+CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
+_FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
+
+
+@attrs.frozen
+class Problem:
+    """One problem found in a rule directory."""
+
+    path: str
+    line: int | None
+    entry: str | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        location = self.path if self.line is None else f"{self.path}:{self.line}"
+        where = f" [{self.entry}]" if self.entry else ""
+        return f"{location}: {self.code}:{where} {self.message}"
+
+
+class _Invalid(Exception):
+    """Raised inside entry validation; turned into a Problem by the caller."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def shipped_rules_directory() -> Path:
+    """The rule directory shipped with the package (inside the wheel, or the checkout's ``rules/``)."""
+    packaged = importlib.resources.files("pns_rules") / "rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parent.parent / "rules"
+    if checkout.is_dir():
+        return checkout
+    raise RuleFileError(str(packaged), "the shipped rule directory is missing from this install")
+
+
+def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
+    """Load and validate every rule file in ``directory``.
+
+    Raises :class:`RuleFileError` naming the file, entry and line of the first problem; the full
+    list is on its ``problems`` attribute.
+    """
+    builder = _Builder(Path(directory))
+    kb = builder.build()
+    if builder.problems:
+        first = builder.problems[0]
+        error = RuleFileError(
+            first.path, f"{first.code}: {first.message}", entry=first.entry, line=first.line
+        )
+        error.problems = list(builder.problems)  # type: ignore[attr-defined]
+        raise error
+    assert kb is not None
+    return kb
+
+
+def collect_problems(directory: str | os.PathLike[str]) -> list[Problem]:
+    """Every problem in ``directory``, without raising (used by ``pns-rules check``)."""
+    builder = _Builder(Path(directory))
+    builder.build()
+    return list(builder.problems)
+
+
+@attrs.define
+class _SourceFile:
+    path: Path
+    text: str
+    data: dict[str, Any]
+    headers: dict[str, list[int]]
+
+    def line_of(self, kind: str, index: int) -> int | None:
+        lines = self.headers.get(kind, [])
+        return lines[index] if index < len(lines) else None
+
+
+class _Builder:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.problems: list[Problem] = []
+        self.findings: dict[str, Finding] = {}
+        self.cancers: dict[str, Cancer] = {}
+        self.syndromes: dict[str, Syndrome] = {}
+        self.rules: dict[str, Rule] = {}
+        self.where: dict[tuple[str, str], tuple[str, int | None]] = {}
+        self.terms: dict[str, Term] = {}
+        self.term_owner: dict[str, tuple[str, str, int | None]] = {}
+        self.display: dict[str, str] = {}
+
+    # -- reporting -------------------------------------------------------------------------
+    def problem(
+        self, path: Path | str, line: int | None, entry: str | None, code: str, message: str
+    ) -> None:
+        self.problems.append(Problem(str(path), line, entry, code, message))
+
+    # -- top level -------------------------------------------------------------------------
+    def build(self) -> KnowledgeBase | None:
+        directory = self.directory
+        if not directory.exists():
+            self.problem(directory, None, None, "E001", "rule directory does not exist")
+            return None
+        if not directory.is_dir():
+            self.problem(directory, None, None, "E001", "not a directory")
+            return None
+        paths = sorted(p for p in directory.glob("*.toml") if p.is_file())
+        manifest_path = directory / MANIFEST_FILE
+        if manifest_path not in paths:
+            self.problem(manifest_path, None, None, "E002", "manifest.toml is missing")
+            return None
+        sources: list[_SourceFile] = []
+        for path in paths:
+            source = self._read(path)
+            if source is not None:
+                sources.append(source)
+        if self.problems:
+            return None
+        manifest = next(s for s in sources if s.path == manifest_path)
+        header = self._manifest(manifest)
+        others = [s for s in sources if s.path != manifest_path]
+        for source in others:
+            self._check_top_level(source)
+        for kind, handler in (
+            ("finding", self._finding),
+            ("cancer", self._cancer),
+        ):
+            for source, index, entry in self._entries(others, kind):
+                self._guard(source, kind, index, entry, handler)
+        self._index_vocabulary()
+        hpo_release = self._hpo_map()
+        if header is None:
+            return None
+        name, version, scoring = header
+        for source, index, entry in self._entries(others, "syndrome"):
+            self._guard(source, "syndrome", index, entry, lambda e: self._syndrome(e, scoring))
+        for source, index, entry in self._entries(others, "rule"):
+            self._guard(source, "rule", index, entry, self._rule)
+        by_syndrome: dict[str, list[str]] = {}
+        for rule in self.rules.values():
+            by_syndrome.setdefault(rule.syndrome, []).append(rule.id)
+        return KnowledgeBase(
+            name=name,
+            version=version,
+            directory=str(directory),
+            scoring=scoring,
+            findings=self.findings,
+            cancers=self.cancers,
+            syndromes=self.syndromes,
+            rules=self.rules,
+            terms=self.terms,
+            hpo_release=hpo_release,
+            suggestion_keys=dict(sorted(self.display.items())),
+            rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
+        )
+
+    def _read(self, path: Path) -> _SourceFile | None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                self.problem(
+                    path, None, None, "E003", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"
+                )
+                return None
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.problem(path, None, None, "E003", f"cannot read file: {exc.strerror or exc}")
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_line = raw[: exc.start].count(b"\n") + 1
+            self.problem(path, bad_line, None, "E004", "file is not valid UTF-8 text")
+            return None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            line = int(match.group(1)) if match else None
+            self.problem(path, line, None, "E005", f"TOML syntax error: {exc}")
+            return None
+        headers: dict[str, list[int]] = {}
+        for number, text_line in enumerate(text.splitlines(), start=1):
+            match = re.match(r"^\s*\[\[\s*([A-Za-z_-]+)\s*\]\]", text_line)
+            if match:
+                headers.setdefault(match.group(1), []).append(number)
+        return _SourceFile(path, text, data, headers)
+
+    def _manifest(self, source: _SourceFile) -> tuple[str, str, Scoring] | None:
+        data = source.data
+        try:
+            _keys(data, required={"name", "version", "scoring"}, optional={"description"})
+            name = _string(data, "name")
+            version = _string(data, "version")
+            scoring_data = data["scoring"]
+            if not isinstance(scoring_data, dict):
+                raise _Invalid("E010", "`scoring` must be a table")
+            _keys(scoring_data, required={"high", "intermediate", "strength"}, optional=set())
+            high = _number(scoring_data, "high")
+            intermediate = _number(scoring_data, "intermediate")
+            if not 0 < intermediate < high:
+                raise _Invalid("E014", "scoring thresholds must satisfy 0 < intermediate < high")
+            strength = scoring_data["strength"]
+            if not isinstance(strength, dict) or not strength:
+                raise _Invalid("E010", "`scoring.strength` must be a non-empty table")
+            factors: dict[str, float] = {}
+            for key in strength:
+                value = _number(strength, key)
+                if not 0 < value <= 1:
+                    raise _Invalid("E014", f"strength {key!r} must be in (0, 1], got {value}")
+                factors[key] = value
+        except _Invalid as exc:
+            self.problem(source.path, None, None, exc.code, exc.message)
+            return None
+        return name, version, Scoring(high=high, intermediate=intermediate, strength=factors)
+
+    def _check_top_level(self, source: _SourceFile) -> None:
+        for key, value in source.data.items():
+            if key not in _ENTRY_KINDS:
+                self.problem(
+                    source.path,
+                    None,
+                    None,
+                    "E010",
+                    f"unknown top-level key {key!r}; expected {', '.join(_ENTRY_KINDS)}",
+                )
+            elif not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                self.problem(source.path, None, None, "E011", f"`{key}` must be an array of tables")
+
+    def _entries(
+        self, sources: list[_SourceFile], kind: str
+    ) -> Iterator[tuple[_SourceFile, int, dict[str, Any]]]:
+        for source in sources:
+            entries = source.data.get(kind)
+            if isinstance(entries, list):
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, dict):
+                        yield source, index, entry
+
+    def _guard(
+        self,
+        source: _SourceFile,
+        kind: str,
+        index: int,
+        entry: dict[str, Any],
+        handler: Callable[[dict[str, Any]], Any],
+    ) -> None:
+        entry_id = entry.get("id") if isinstance(entry.get("id"), str) else None
+        line = source.line_of(kind, index)
+        try:
+            built = handler(entry)
+        except _Invalid as exc:
+            self.problem(source.path, line, entry_id, exc.code, exc.message)
+            return
+        table = getattr(self, kind + "s")
+        if built.id in table:
+            other_path, other_line = self.where[(kind, built.id)]
+            at = other_path if other_line is None else f"{other_path}:{other_line}"
+            self.problem(
+                source.path, line, built.id, "E020", f"duplicate {kind} id (first defined at {at})"
+            )
+            return
+        table[built.id] = built
+        self.where[(kind, built.id)] = (str(source.path), line)
+
+    # -- entries ---------------------------------------------------------------------------
+    def _finding(self, entry: dict[str, Any]) -> Finding:
+        _keys(
+            entry,
+            required={"id", "label", "kind"},
+            optional={"synonyms", "snomed", "risk", "citation"},
+        )
+        finding_id = _string(entry, "id")
+        if not _FINDING_ID_RE.match(finding_id):
+            raise _Invalid(
+                "E012",
+                f"finding id {finding_id!r} must be an HPO id (HP:0001251) or 'pns:<slug>'",
+            )
+        kind = _choice(entry, "kind", FINDING_KINDS)
+        synonyms = _strings(entry, "synonyms", required=False)
+        snomed = _string(entry, "snomed") if "snomed" in entry else None
+        if snomed is not None and not snomed.isdigit():
+            raise _Invalid(
+                "E012", f"snomed must be a SNOMED CT concept id (digits), got {snomed!r}"
+            )
+        risk = None
+        citation = None
+        if "risk" in entry:
+            if kind != "antibody":
+                raise _Invalid("E012", "`risk` applies to antibodies only")
+            risk = _choice(entry, "risk", ("high", "intermediate", "low"))
+            citation = _citation(entry, "citation")
+        elif "citation" in entry:
+            citation = _citation(entry, "citation")
+        return Finding(
+            id=finding_id,
+            label=_string(entry, "label"),
+            kind=kind,
+            synonyms=synonyms,
+            snomed=snomed,
+            risk=risk,
+            citation=citation,
+        )
+
+    def _cancer(self, entry: dict[str, Any]) -> Cancer:
+        _keys(entry, required={"id", "name", "sex", "screening"}, optional=set())
+        cancer_id = _slug(entry, "id")
+        sex = _choice(entry, "sex", ("any", *SEXES))
+        screening = entry["screening"]
+        if not isinstance(screening, dict):
+            raise _Invalid("E011", "`screening` must be a table")
+        _keys(
+            screening,
+            required={"first_line", "second_line", "repeat", "citation"},
+            optional=set(),
+            prefix="screening.",
+        )
+        return Cancer(
+            id=cancer_id,
+            name=_string(entry, "name"),
+            sex=None if sex == "any" else sex,
+            screening=Screening(
+                first_line=_string(screening, "first_line", "screening."),
+                second_line=_string(screening, "second_line", "screening."),
+                repeat=_string(screening, "repeat", "screening."),
+                citation=_citation(screening, "citation", "screening."),
+            ),
+        )
+
+    def _syndrome(self, entry: dict[str, Any], scoring: Scoring) -> Syndrome:
+        _keys(
+            entry,
+            required={"id", "name", "category", "citations", "cancers"},
+            optional={"description"},
+        )
+        syndrome_id = _slug(entry, "id")
+        citations = _strings(entry, "citations", required=True)
+        for citation in citations:
+            if not CITATION_RE.match(citation):
+                raise _Invalid("E030", _citation_message("citations", citation))
+        links_data = entry["cancers"]
+        if not isinstance(links_data, list):
+            raise _Invalid("E011", "`cancers` must be an array of tables")
+        links: list[CancerLink] = []
+        seen: set[str] = set()
+        for link in links_data:
+            if not isinstance(link, dict):
+                raise _Invalid("E011", "each of `cancers` must be a table {id, strength, citation}")
+            _keys(
+                link, required={"id", "strength", "citation"}, optional={"age"}, prefix="cancers."
+            )
+            cancer_id = _string(link, "id", "cancers.")
+            if cancer_id not in self.cancers:
+                raise _Invalid(
+                    "E021", f"unknown cancer {cancer_id!r}{_hint(cancer_id, self.cancers)}"
+                )
+            if cancer_id in seen:
+                raise _Invalid("E020", f"cancer {cancer_id!r} is listed twice")
+            seen.add(cancer_id)
+            strength = _choice(link, "strength", tuple(scoring.strength), "cancers.")
+            links.append(
+                CancerLink(
+                    cancer=cancer_id,
+                    strength=strength,
+                    citation=_citation(link, "citation", "cancers."),
+                    age=_age(link["age"]) if "age" in link else None,
+                )
+            )
+        return Syndrome(
+            id=syndrome_id,
+            name=_string(entry, "name"),
+            category=_choice(entry, "category", CATEGORIES),
+            citations=citations,
+            cancers=tuple(links),
+            description=_string(entry, "description") if "description" in entry else "",
+        )
+
+    def _rule(self, entry: dict[str, Any]) -> Rule:
+        _keys(
+            entry,
+            required={"id", "syndrome", "weight", "citation"},
+            optional={"item", "all", "any", "at_least", "age", "sex", "cancers", "description"},
+        )
+        rule_id = _slug(entry, "id")
+        syndrome = _string(entry, "syndrome")
+        if syndrome not in self.syndromes:
+            raise _Invalid(
+                "E021", f"unknown syndrome {syndrome!r}{_hint(syndrome, self.syndromes)}"
+            )
+        weight = entry["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
+            raise _Invalid(
+                "E013", f"weight must be a whole number from 1 to {MAX_WEIGHT}, got {weight!r}"
+            )
+        all_of = self._finding_refs(entry, "all")
+        any_of = self._finding_refs(entry, "any")
+        at_least = 0
+        at_least_of: tuple[str, ...] = ()
+        if "at_least" in entry:
+            spec = entry["at_least"]
+            if not isinstance(spec, dict):
+                raise _Invalid("E011", "`at_least` must be a table {n, of}")
+            _keys(spec, required={"n", "of"}, optional=set(), prefix="at_least.")
+            n = spec["n"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise _Invalid("E013", f"at_least.n must be a whole number >= 1, got {n!r}")
+            at_least_of = self._finding_refs(spec, "of", prefix="at_least.")
+            if n > len(at_least_of):
+                raise _Invalid(
+                    "E040",
+                    f"at_least asks for {n} of {len(at_least_of)} findings: it can never hold",
+                )
+            if math.comb(len(at_least_of), n) > MAX_AT_LEAST_COMBINATIONS:
+                raise _Invalid(
+                    "E013",
+                    f"at_least {n} of {len(at_least_of)} has more than "
+                    f"{MAX_AT_LEAST_COMBINATIONS} combinations; split the rule",
+                )
+            at_least = n
+        if not (all_of or any_of or at_least_of):
+            raise _Invalid(
+                "E041",
+                "a rule needs at least one of `all`, `any`, `at_least`: it would fire for everybody",
+            )
+        boosts: list[tuple[str, float]] = []
+        if "cancers" in entry:
+            table = entry["cancers"]
+            if not isinstance(table, dict) or not table:
+                raise _Invalid("E011", "`cancers` must be a non-empty table {cancer-id = points}")
+            for cancer_id in table:
+                if cancer_id not in self.cancers:
+                    raise _Invalid(
+                        "E021", f"unknown cancer {cancer_id!r}{_hint(cancer_id, self.cancers)}"
+                    )
+                points = _number(table, cancer_id, "cancers.")
+                if not 0 < points <= MAX_WEIGHT:
+                    raise _Invalid("E013", f"cancers.{cancer_id} must be in (0, {MAX_WEIGHT}]")
+                boosts.append((cancer_id, points))
+        return Rule(
+            id=rule_id,
+            syndrome=syndrome,
+            item=_string(entry, "item") if "item" in entry else rule_id,
+            weight=weight,
+            citation=_citation(entry, "citation"),
+            all_of=all_of,
+            any_of=any_of,
+            at_least=at_least,
+            at_least_of=at_least_of,
+            age=_age(entry["age"]) if "age" in entry else None,
+            sex=_choice(entry, "sex", SEXES) if "sex" in entry else None,
+            cancer_boosts=tuple(sorted(boosts)),
+            description=_string(entry, "description") if "description" in entry else "",
+        )
+
+    def _finding_refs(self, entry: dict[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:
+        if key not in entry:
+            return ()
+        names = _strings(entry, key, required=True, prefix=prefix)
+        ids: list[str] = []
+        for name in names:
+            term = self.terms.get(normalize_term(name))
+            if term is None or term.id not in self.findings:
+                raise _Invalid(
+                    "E021",
+                    f"unknown finding {name!r} in `{prefix}{key}`: rules name vocabulary findings "
+                    f"by id, label or synonym{_hint(normalize_term(name), self.term_owner)}",
+                )
+            finding_id = term.id
+            if finding_id in ids:
+                raise _Invalid("E020", f"finding {name!r} is listed twice in `{prefix}{key}`")
+            ids.append(finding_id)
+        return tuple(ids)
+
+    # -- vocabulary ------------------------------------------------------------------------
+    def _index_vocabulary(self) -> None:
+        for finding in self.findings.values():
+            path, line = self.where[("finding", finding.id)]
+            term = Term(id=finding.id, label=finding.label, maps_to=frozenset({finding.id}))
+            for name in (finding.id, finding.label, *finding.synonyms):
+                key = normalize_term(name)
+                if not key:
+                    self.problem(path, line, finding.id, "E012", "empty label or synonym")
+                    continue
+                owner = self.term_owner.get(key)
+                if owner is not None and owner[0] != finding.id:
+                    at = owner[1] if owner[2] is None else f"{owner[1]}:{owner[2]}"
+                    self.problem(
+                        path,
+                        line,
+                        finding.id,
+                        "E022",
+                        f"{name!r} also names finding {owner[0]!r} ({at}); a label or synonym "
+                        "may belong to one finding only",
+                    )
+                    continue
+                self.term_owner[key] = (finding.id, path, line)
+                self.display[key] = name
+                self.terms[key] = term
+
+    def _hpo_map(self) -> str | None:
+        path = self.directory / HPO_MAP_FILE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            release = data["hpo_release"]
+            terms = data["terms"]
+            obsolete = data.get("obsolete", {})
+            if not isinstance(release, str) or not isinstance(terms, dict):
+                raise TypeError("hpo_release must be a string and terms an object")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            self.problem(path, None, None, "E050", f"cannot read the HPO map: {exc}")
+            return None
+        mapped: dict[str, Term] = {}
+        for hpo_id, info in sorted(terms.items()):
+            try:
+                maps_to = frozenset(info["maps_to"])
+                label = info["label"]
+                synonyms = info.get("synonyms", [])
+            except (KeyError, TypeError):
+                self.problem(path, None, hpo_id, "E050", "each term needs label and maps_to")
+                continue
+            stale = sorted(m for m in maps_to if m not in self.findings)
+            if stale:
+                self.problem(
+                    path,
+                    None,
+                    hpo_id,
+                    "E051",
+                    f"maps to {', '.join(stale)}, not in the vocabulary: regenerate the HPO map "
+                    "(scripts/build_hpo_map.py)",
+                )
+                continue
+            term = Term(id=hpo_id, label=label, maps_to=maps_to)
+            mapped[hpo_id] = term
+            for name in (hpo_id, label, *synonyms):
+                key = normalize_term(name)
+                if key and key not in self.terms:
+                    self.terms[key] = term
+        for old_id, new_id in sorted(obsolete.items()):
+            target = mapped.get(new_id) or (
+                self.terms.get(normalize_term(new_id)) if new_id in self.findings else None
+            )
+            if target is None:
+                self.problem(
+                    path, None, old_id, "E051", f"replacement {new_id!r} is not in the map"
+                )
+                continue
+            key = normalize_term(old_id)
+            if key not in self.terms:
+                self.terms[key] = Term(
+                    id=old_id,
+                    label=target.label,
+                    maps_to=target.maps_to,
+                    note=f"{old_id} is an obsolete HPO id; used its replacement {target.id} "
+                    f"({target.label})",
+                )
+        return release
+
+
+# -- small typed accessors --------------------------------------------------------------------
+def _keys(
+    entry: Mapping[str, Any], *, required: set[str], optional: set[str], prefix: str = ""
+) -> None:
+    missing = sorted(required - entry.keys())
+    if missing:
+        raise _Invalid("E010", f"missing required key(s): {', '.join(prefix + m for m in missing)}")
+    unknown = sorted(entry.keys() - required - optional)
+    if unknown:
+        allowed = ", ".join(prefix + k for k in sorted(required | optional))
+        raise _Invalid(
+            "E010", f"unknown key(s): {', '.join(prefix + u for u in unknown)} (allowed: {allowed})"
+        )
+
+
+def _string(entry: Mapping[str, Any], key: str, prefix: str = "") -> str:
+    value = entry[key]
+    if not isinstance(value, str) or not value.strip():
+        raise _Invalid("E011", f"`{prefix}{key}` must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _strings(
+    entry: Mapping[str, Any], key: str, *, required: bool, prefix: str = ""
+) -> tuple[str, ...]:
+    if key not in entry:
+        return ()
+    value = entry[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _Invalid("E011", f"`{prefix}{key}` must be a list of non-empty strings")
+    if required and not value:
+        raise _Invalid("E011", f"`{prefix}{key}` must not be empty")
+    return tuple(v.strip() for v in value)
+
+
+def _number(entry: Mapping[str, Any], key: str, prefix: str = "") -> float:
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Invalid("E011", f"`{prefix}{key}` must be a number, got {value!r}")
+    return float(value)
+
+
+def _choice(entry: Mapping[str, Any], key: str, choices: tuple[str, ...], prefix: str = "") -> str:
+    value = entry[key]
+    if value not in choices:
+        raise _Invalid(
+            "E012", f"`{prefix}{key}` is {value!r}; expected one of {', '.join(choices)}"
+        )
+    return str(value)
+
+
+def _slug(entry: Mapping[str, Any], key: str) -> str:
+    value = _string(entry, key)
+    if not _SLUG_RE.match(value):
+        raise _Invalid("E012", f"id {value!r} must be lowercase letters, digits and hyphens")
+    return value
+
+
+def _citation(entry: Mapping[str, Any], key: str, prefix: str = "") -> str:
+    if key not in entry:
+        raise _Invalid("E030", f"missing citation `{prefix}{key}`")
+    value = entry[key]
+    if not isinstance(value, str) or not CITATION_RE.match(value.strip()):
+        raise _Invalid("E030", _citation_message(prefix + key, value))
+    return value.strip()
+
+
+def _citation_message(key: str, value: object) -> str:
+    return (
+        f"`{key}` must cite PMID:<digits> or DOI:10.<registrant>/<suffix> "
+        f"(several joined by '; '), got {value!r}"
+    )
+
+
+def _age(value: Any) -> AgeRange:
+    if not isinstance(value, dict):
+        raise _Invalid("E011", "`age` must be a table { min = ..., below = ... }")
+    _keys(value, required=set(), optional={"min", "below"}, prefix="age.")
+    if not value:
+        raise _Invalid("E014", "age range is empty: give `min`, `below` or both")
+    low = _number(value, "min", "age.") if "min" in value else None
+    high = _number(value, "below", "age.") if "below" in value else None
+    if low is not None and not 0 <= low <= 120:
+        raise _Invalid("E014", f"age.min must be between 0 and 120, got {low:g}")
+    if high is not None and not 0 < high <= 121:
+        raise _Invalid("E014", f"age.below must be above 0 and at most 121, got {high:g}")
+    if low is not None and high is not None and low >= high:
+        raise _Invalid("E014", f"age range is empty or inverted: min {low:g} >= below {high:g}")
+    return AgeRange(min=low, below=high)
+
+
+def _hint(name: str, known: Mapping[str, Any]) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""

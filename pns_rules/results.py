@@ -1,0 +1,187 @@
+"""The result of :func:`pns_rules.suggest`: a ranked, explained differential.
+
+All classes are frozen attrs classes; :meth:`Differential.to_dict` gives JSON-ready data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .knowledge import Screening
+
+__all__ = [
+    "NOTICE",
+    "CancerCandidate",
+    "CancerReason",
+    "CategoryCandidate",
+    "Differential",
+    "FindingSuggestion",
+    "MatchedFinding",
+    "RecognizedFinding",
+    "RuleBaseInfo",
+    "RuleEvidence",
+    "SyndromeCandidate",
+    "UnrecognizedFinding",
+]
+
+#: Shown with every result: pns-rules supports a clinician's judgement, it does not diagnose.
+NOTICE = (
+    "Decision support, not a diagnosis: these are candidates for a clinician to consider, ranked by "
+    "published associations. They do not establish or exclude any syndrome or cancer."
+)
+
+
+@attrs.frozen
+class RecognizedFinding:
+    """An input term and the vocabulary findings it counts as."""
+
+    given: str
+    id: str
+    label: str
+    counts_as: tuple[str, ...]
+    note: str = ""
+
+
+@attrs.frozen
+class UnrecognizedFinding:
+    """An input term that is not in the vocabulary, with the closest known terms."""
+
+    given: str
+    suggestions: tuple[str, ...]
+    reason: str = "not in the vocabulary"
+
+
+@attrs.frozen
+class MatchedFinding:
+    """A rule's finding, and which given terms satisfied it."""
+
+    id: str
+    label: str
+    given: tuple[str, ...]
+
+
+@attrs.frozen
+class RuleEvidence:
+    """A rule that fired: what it matched, how much it added, and its source."""
+
+    rule: str
+    description: str
+    item: str
+    weight: int
+    counted: bool
+    matched: tuple[MatchedFinding, ...]
+    conditions: tuple[str, ...]
+    citation: str
+
+
+@attrs.frozen
+class FindingSuggestion:
+    """A finding that is absent but would strengthen a candidate (what to look for next)."""
+
+    id: str
+    label: str
+    kind: str
+    weight: int
+    rules: tuple[str, ...]
+
+
+@attrs.frozen
+class SyndromeCandidate:
+    """A candidate paraneoplastic syndrome."""
+
+    id: str
+    name: str
+    category: str
+    score: float
+    level: str
+    evidence: tuple[RuleEvidence, ...]
+    cancers: tuple[str, ...]
+    look_for: tuple[FindingSuggestion, ...]
+    citations: tuple[str, ...]
+
+
+@attrs.frozen
+class CategoryCandidate:
+    """A paraneoplastic category, scored by its best syndrome."""
+
+    name: str
+    score: float
+    level: str
+    syndromes: tuple[str, ...]
+
+
+@attrs.frozen
+class CancerReason:
+    """One reason a cancer is suggested: a syndrome association or a rule's extra points."""
+
+    syndrome: str
+    points: float
+    citation: str
+    strength: str | None = None
+    rule: str | None = None
+
+    def describe(self) -> str:
+        """A short human explanation."""
+        if self.rule is not None:
+            return f"rule {self.rule} (+{self.points:g})"
+        return f"{self.strength} association with {self.syndrome} (+{self.points:g})"
+
+
+@attrs.frozen
+class CancerCandidate:
+    """A cancer to screen for, why, and how."""
+
+    id: str
+    name: str
+    score: float
+    level: str
+    reasons: tuple[CancerReason, ...]
+    screening: Screening
+
+
+@attrs.frozen
+class RuleBaseInfo:
+    """Which rule base produced a result."""
+
+    name: str
+    version: str
+    hpo_release: str | None
+
+
+@attrs.frozen
+class Differential:
+    """A ranked, explained paraneoplastic differential for one patient.
+
+    Every candidate list is ordered by score (highest first), ties broken by id. ``notice`` says
+    what the result is and is not.
+    """
+
+    categories: tuple[CategoryCandidate, ...]
+    syndromes: tuple[SyndromeCandidate, ...]
+    cancers: tuple[CancerCandidate, ...]
+    findings: tuple[RecognizedFinding, ...]
+    unrecognized: tuple[UnrecognizedFinding, ...]
+    age: float | None
+    sex: str | None
+    rule_base: RuleBaseInfo
+    notes: tuple[str, ...] = ()
+    notice: str = NOTICE
+
+    @property
+    def fired_rules(self) -> tuple[str, ...]:
+        """The ids of every rule that fired, sorted."""
+        return tuple(sorted({e.rule for s in self.syndromes for e in s.evidence}))
+
+    @property
+    def top_level(self) -> str | None:
+        """The highest level reached by any syndrome, or ``None`` for an empty differential."""
+        for level in ("high", "intermediate", "low"):
+            if any(s.level == level for s in self.syndromes):
+                return level
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data, including the rule base name and version and the notice."""
+        return attrs.asdict(self, recurse=True)

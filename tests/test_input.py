@@ -1,0 +1,106 @@
+"""Input validation: every bad value gets an InputError that names it and says what is valid."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pns_rules import InputError, UnknownFindingError, suggest
+from tests.helpers import ranking
+
+
+@pytest.mark.parametrize("age", [True, False, math.nan, -1, -0.5, 120.5, 1e9, math.inf, "62", [62]])
+def test_bad_ages_are_refused_with_the_value_named(age: object) -> None:
+    with pytest.raises(InputError) as info:
+        suggest(["ataxia"], age=age)  # type: ignore[arg-type]
+    assert info.value.parameter == "age"
+    assert repr(age)[:20] in str(info.value)
+    assert "0 to 120" in str(info.value)
+
+
+@pytest.mark.parametrize("age", [0, 0.5, 62, 62.7, 120])
+def test_valid_ages(age: float) -> None:
+    assert suggest(["ataxia"], age=age).age == float(age)
+
+
+@pytest.mark.parametrize("sex", ["f", "woman", "", 1, True, "unknown"])
+def test_bad_sexes_are_refused(sex: object) -> None:
+    with pytest.raises(InputError) as info:
+        suggest(["ataxia"], sex=sex)  # type: ignore[arg-type]
+    assert info.value.parameter == "sex"
+    assert "'female', 'male' or None" in str(info.value)
+
+
+@pytest.mark.parametrize("age", [5e-324, 1e-7, 0.00004999, 17.99999999, 119.99999])
+def test_extreme_but_valid_ages_reach_the_engine(age: float) -> None:
+    result = suggest(["opsoclonus", "myoclonus"], age=age)
+    assert result.age == round(age, 4)
+    assert result.syndromes[0].id == "opsoclonus-myoclonus"
+
+
+def test_sex_is_case_insensitive() -> None:
+    assert suggest(["ataxia"], sex=" Female ").sex == "female"
+
+
+def test_unknown_terms_are_all_listed_with_close_matches() -> None:
+    with pytest.raises(UnknownFindingError) as info:
+        suggest(["atxia", "ataxia", "qwertyuiop", "nystagmos"])
+    error = info.value
+    assert isinstance(error, InputError) and isinstance(error, ValueError)
+    assert list(error.unknown) == ["atxia", "qwertyuiop", "nystagmos"]
+    assert "Ataxia" in error.unknown["atxia"]
+    assert "Nystagmus" in error.unknown["nystagmos"]
+    assert error.unknown["qwertyuiop"] == ()
+    assert "atxia" in str(error) and "nystagmos" in str(error)
+
+
+def test_lenient_mode_reports_unknown_terms_in_the_result() -> None:
+    result = suggest(["atxia", "ataxia", "nystagmus"], age=60, strict=False)
+    assert [u.given for u in result.unrecognized] == ["atxia"]
+    assert "Ataxia" in result.unrecognized[0].suggestions
+    assert result.syndromes[0].id == "cerebellar-degeneration"
+
+
+def test_a_single_string_is_refused_with_a_hint() -> None:
+    with pytest.raises(InputError) as info:
+        suggest("ataxia")
+    assert "['ataxia']" in str(info.value)
+
+
+@pytest.mark.parametrize("findings", [42, {"ataxia": 1}, b"ataxia", ["ataxia", 3], [None]])
+def test_non_iterables_and_non_strings_are_refused(findings: object) -> None:
+    with pytest.raises(InputError):
+        suggest(findings)  # type: ignore[arg-type]
+
+
+def test_any_iterable_works_and_duplicates_do_not_matter() -> None:
+    base = ranking(suggest(["ataxia", "nystagmus"], age=60))
+    assert ranking(suggest(iter(["nystagmus", "ataxia", "ATAXIA"]), age=60)) == base
+    assert ranking(suggest({"ataxia", "nystagmus"}, age=60)) == base
+    assert ranking(suggest((t for t in ("ataxia", "nystagmus")), age=60)) == base
+
+
+def test_a_finding_is_not_accepted_as_an_antibody() -> None:
+    with pytest.raises(UnknownFindingError):
+        suggest([], antibodies=["ataxia"])
+    result = suggest([], antibodies=["ataxia"], strict=False)
+    assert result.unrecognized[0].reason.startswith("not an antibody")
+
+
+def test_antibodies_may_also_be_given_as_findings() -> None:
+    a = suggest(["ataxia", "nystagmus", "anti-Yo"], age=60, sex="female")
+    b = suggest(["ataxia", "nystagmus"], age=60, sex="female", antibodies=["anti-Yo"])
+    assert ranking(a) == ranking(b)
+
+
+def test_strict_must_be_a_bool() -> None:
+    with pytest.raises(InputError):
+        suggest(["ataxia"], strict="no")  # type: ignore[arg-type]
+
+
+def test_very_long_unknown_terms_are_reported_without_slow_matching() -> None:
+    huge = "x" * 1_000_000
+    result = suggest([huge, "ataxia"], strict=False)
+    assert result.unrecognized[0].given == huge
+    assert result.unrecognized[0].suggestions == ()

@@ -1,0 +1,169 @@
+"""Loading validates every rule file and fails fast with the file, entry and line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pns_rules import Engine, RuleFileError
+from pns_rules.knowledge import CATEGORIES
+from pns_rules.loader import load_rule_directory
+
+
+def test_shipped_rules_load_and_cover_every_category(kb) -> None:  # type: ignore[no-untyped-def]
+    assert {s.category for s in kb.syndromes.values()} == set(CATEGORIES)
+    assert kb.rules and kb.cancers and kb.findings
+    for rule in kb.rules.values():
+        assert re.match(r"^(PMID|DOI):", rule.citation)
+
+
+def _replace(path: Path, old: str, new: str) -> int:
+    text = path.read_text()
+    assert old in text, old
+    index = text.index(old)
+    path.write_text(text.replace(old, new, 1))
+    return text[:index].count("\n") + 1
+
+
+def _line_of_header_before(path: Path, line: int) -> int:
+    lines = path.read_text().splitlines()
+    for number in range(line, 0, -1):
+        if lines[number - 1].startswith("[["):
+            return number
+    raise AssertionError("no header")
+
+
+DEFECTS = [
+    # (file, old, new, expected message fragment)
+    (
+        "neurological.toml",
+        'weight = 3\nall = ["Ataxia"]',
+        'weight = 3\nall = ["Ataxiaa"]',
+        "unknown finding 'Ataxiaa'",
+    ),
+    (
+        "neurological.toml",
+        'syndrome = "lambert-eaton"',
+        'syndrome = "lambert-eatn"',
+        "unknown syndrome",
+    ),
+    (
+        "neurological.toml",
+        'citation = "PMID:34006622"\n',
+        'citation = "see Graus"\n',
+        "must cite PMID",
+    ),
+    (
+        "neurological.toml",
+        'item = "phenotype"\nweight = 3',
+        'item = "phenotype"\nweight = 3\nwieght = 2',
+        "unknown key(s): wieght",
+    ),
+    ("neurological.toml", "age = { min = 50 }", "age = { min = 50, below = 40 }", "inverted"),
+    ("neurological.toml", "age = { min = 50 }", "age = {}", "age range is empty"),
+    ("neurological.toml", 'id = "lems-sox1"', 'id = "lems-vgcc"', "duplicate rule id"),
+    (
+        "endocrine.toml",
+        '{ id = "sclc", strength = "strong"',
+        '{ id = "sclc-x", strength = "strong"',
+        "unknown cancer",
+    ),
+    ("endocrine.toml", 'category = "endocrine"', 'category = "hormonal"', "expected one of"),
+    (
+        "cancers.toml",
+        'screening.citation = "PMID:20880069"\n',
+        "\n",
+        "missing required key(s): screening.citation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filename", "old", "new", "message"), DEFECTS)
+def test_defects_name_file_entry_and_line(
+    rules_copy: Path, filename: str, old: str, new: str, message: str
+) -> None:
+    path = rules_copy / filename
+    line = _replace(path, old, new)
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(rules_copy)
+    error = info.value
+    assert message in str(error)
+    assert error.path == str(path)
+    assert error.line == _line_of_header_before(path, line)
+    assert error.entry  # the entry id is named
+
+
+def test_synonym_claimed_twice(rules_copy: Path) -> None:
+    _replace(
+        rules_copy / "findings.toml",
+        'synonyms = ["dry mouth"]',
+        'synonyms = ["dry mouth", "slurred speech"]',
+    )
+    with pytest.raises(RuleFileError, match="may belong to one finding only"):
+        load_rule_directory(rules_copy)
+
+
+def test_at_least_more_than_listed(rules_copy: Path) -> None:
+    path = rules_copy / "other.toml"
+    _replace(
+        path, 'any = ["Nephrotic syndrome"]', 'at_least = { n = 2, of = ["Nephrotic syndrome"] }'
+    )
+    with pytest.raises(RuleFileError, match="can never hold"):
+        load_rule_directory(rules_copy)
+
+
+def test_rule_without_conditions(rules_copy: Path) -> None:
+    _replace(rules_copy / "hematological.toml", 'all = ["Polycythemia"]\n', "")
+    with pytest.raises(RuleFileError, match="fire for everybody"):
+        load_rule_directory(rules_copy)
+
+
+def test_toml_syntax_error_names_the_line(rules_copy: Path) -> None:
+    path = rules_copy / "other.toml"
+    line = _replace(path, "weight = 4", "weight = = 4")
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(rules_copy)
+    assert info.value.line == line
+    assert "TOML syntax error" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content", [b"\xff\xfe\x00binary", b"[[rule]\nid = ", "é".encode("latin-1")]
+)
+def test_broken_files(rules_copy: Path, content: bytes) -> None:
+    (rules_copy / "broken.toml").write_bytes(content)
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(rules_copy)
+    assert info.value.path.endswith("broken.toml")
+
+
+def test_missing_directory_and_manifest(tmp_path: Path) -> None:
+    with pytest.raises(RuleFileError, match="does not exist"):
+        Engine.from_directory(tmp_path / "nope")
+    with pytest.raises(RuleFileError, match=r"manifest\.toml is missing"):
+        Engine.from_directory(tmp_path)
+
+
+def test_all_problems_are_collected(rules_copy: Path) -> None:
+    _replace(rules_copy / "other.toml", "weight = 4", "weight = 40")
+    _replace(rules_copy / "endocrine.toml", 'all = ["Hyponatremia"]\n', 'all = ["Hyponatremiaa"]\n')
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(rules_copy)
+    problems = info.value.problems  # type: ignore[attr-defined]
+    assert len(problems) == 2
+    assert {Path(p.path).name for p in problems} == {"other.toml", "endocrine.toml"}
+
+
+def test_a_curator_directory_extends_the_rules(rules_copy: Path) -> None:
+    (rules_copy / "local.toml").write_text(
+        '[[syndrome]]\nid = "test-syndrome"\nname = "Test"\ncategory = "other"\n'
+        'citations = ["PMID:20810794"]\ncancers = [{ id = "sclc", strength = "weak", citation = "PMID:20810794" }]\n\n'
+        '[[rule]]\nid = "test-rule"\nsyndrome = "test-syndrome"\nweight = 5\nall = ["Headache", "Fatigue"]\n'
+        'citation = "PMID:20810794"\n'
+    )
+    engine = Engine.from_directory(rules_copy)
+    result = engine.suggest(["headache", "fatigue"])
+    assert result.syndromes[0].id == "test-syndrome"
+    assert result.syndromes[0].score == 5

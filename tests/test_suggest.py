@@ -1,0 +1,114 @@
+"""Behaviour of suggest() on clinically meaningful examples from the shipped rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pns_rules import NOTICE, Engine, suggest
+
+
+def test_readme_example_ranks_neurological_first() -> None:
+    result = suggest(["ataxia", "nystagmus", "dysarthria"], age=62)
+    assert result.categories[0].name == "neurological"
+    assert result.syndromes[0].id == "cerebellar-degeneration"
+    assert result.syndromes[0].level == "low"  # a phenotype without an antibody is not "high"
+    assert {c.id for c in result.cancers[:3]} == {"sclc", "ovarian-cancer", "breast-cancer"}
+
+
+def test_anti_yo_in_a_woman_points_to_ovary_and_breast() -> None:
+    result = suggest(["HP:0001251", "HP:0000639"], age=62, sex="female", antibodies=["anti-Yo"])
+    top = result.syndromes[0]
+    assert top.id == "cerebellar-degeneration"
+    assert top.level == "high"
+    assert {c.id for c in result.cancers[:2]} == {"ovarian-cancer", "breast-cancer"}
+    assert result.cancers[0].level == "high"
+    evidence = {e.rule: e for e in top.evidence}
+    assert "cerebellar-anti-yo-woman" in evidence
+    matched = evidence["cerebellar-anti-yo-woman"].matched
+    assert [m.id for m in matched] == ["pns:anti-yo"]
+    assert matched[0].given == ("anti-Yo",)
+
+
+def test_explanations_name_the_given_terms_and_citations() -> None:
+    result = suggest(["Slurred-Speech", "ATAXIA"], age=50)
+    evidence = result.syndromes[0].evidence[0]
+    given = {m.id: m.given for m in evidence.matched}
+    assert given["HP:0001260"] == ("Slurred-Speech",)
+    assert given["HP:0001251"] == ("ATAXIA",)
+    assert evidence.citation.startswith(("PMID:", "DOI:"))
+
+
+def test_opsoclonus_in_a_child_points_to_neuroblastoma_not_lung() -> None:
+    child = suggest(["opsoclonus", "myoclonus"], age=2)
+    assert child.cancers[0].id == "neuroblastoma"
+    assert "sclc" not in {c.id for c in child.cancers}
+    adult = suggest(["opsoclonus", "myoclonus"], age=55)
+    assert "neuroblastoma" not in {c.id for c in adult.cancers}
+    assert adult.cancers[0].id in {"sclc", "breast-cancer"}
+
+
+def test_nmdar_in_a_young_woman_points_to_teratoma() -> None:
+    result = suggest(["psychosis", "seizure"], age=24, sex="female", antibodies=["anti-NMDAR"])
+    assert result.syndromes[0].id == "anti-nmdar-encephalitis"
+    assert result.cancers[0].id == "ovarian-teratoma"
+    older_man = suggest(["psychosis", "seizure"], age=60, sex="male", antibodies=["NMDAR"])
+    assert "ovarian-teratoma" not in {c.id for c in older_man.cancers}
+
+
+def test_sex_specific_cancer_never_suggested_for_the_other_sex() -> None:
+    result = suggest(["ataxia", "nystagmus"], age=40, sex="male", antibodies=["anti-Yo"])
+    assert "ovarian-cancer" not in {c.id for c in result.cancers}
+    assert all("ovarian" not in c for s in result.syndromes for c in s.cancers)
+
+
+def test_each_category_is_reachable() -> None:
+    examples = {
+        "endocrine": ["hyponatremia", "confusion"],
+        "mucocutaneous": ["acanthosis nigricans", "weight loss"],
+        "hematological": ["erythrocytosis"],
+        "other": ["clubbing", "periostosis"],
+        "neurological": ["memory loss", "seizures"],
+    }
+    for category, findings in examples.items():
+        assert suggest(findings, age=60).categories[0].name == category
+
+
+def test_look_for_lists_absent_findings_that_would_strengthen() -> None:
+    result = suggest(["ataxia", "nystagmus"], age=60, sex="female")
+    look_for = {s.label for s in result.syndromes[0].look_for}
+    assert "Anti-Yo (PCA-1) antibody" in look_for
+    assert "Ataxia" not in look_for
+    male = suggest(["ataxia", "nystagmus"], age=60, sex="male")
+    assert "Anti-Yo (PCA-1) antibody" not in {s.label for s in male.syndromes[0].look_for}
+
+
+def test_cancers_carry_screening() -> None:
+    result = suggest(["hyponatremia"], age=70)
+    sclc = next(c for c in result.cancers if c.id == "sclc")
+    assert "CT" in sclc.screening.first_line
+    assert sclc.screening.citation == "PMID:20880069"
+    assert sclc.reasons[0].syndrome == "siadh"
+
+
+def test_empty_findings_give_an_empty_differential() -> None:
+    result = suggest([], age=30)
+    assert result.categories == () and result.syndromes == () and result.cancers == ()
+    assert result.top_level is None
+    assert result.notice == NOTICE
+
+
+def test_to_dict_is_json_ready_and_names_the_rule_base() -> None:
+    result = suggest(["ataxia", "nystagmus"], age=62, sex="female", antibodies=["Yo"])
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["rule_base"]["version"] == Engine.shipped().knowledge_base.version
+    assert data["notice"].startswith("Decision support, not a diagnosis")
+    assert data["syndromes"][0]["id"] == "cerebellar-degeneration"
+    assert data["cancers"][0]["screening"]["first_line"]
+
+
+@pytest.mark.parametrize("term", ["Ataxia", "ataxia", "  ATAXIA ", "HP:0001251", "hp:0001251"])
+def test_terms_are_case_space_and_id_insensitive(term: str) -> None:
+    result = suggest([term], age=60)
+    assert result.findings[0].id == "HP:0001251"
