@@ -36,9 +36,11 @@ import durable.engine as durable_engine
 from .errors import EngineError
 from .knowledge import KnowledgeBase, Rule
 
-__all__ = ["DurableEvaluator", "compile_rule", "fact_key"]
+__all__ = ["DurableEvaluator", "alternatives", "compile_rule", "fact_key"]
 
 CATCH_ALL = "__every_patient__"
+#: At most this many alternative finding sets go into one durable-rules condition.
+ALTERNATIVES_PER_CONDITION = 10
 _KEY_RE = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -59,29 +61,57 @@ def _present(finding_id: str) -> dict[str, Any]:
 
 
 def _conjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    flat: list[dict[str, Any]] = []
+    for part in parts:
+        flat.extend(part.get("$and", [part]))
+    return flat[0] if len(flat) == 1 else {"$and": flat}
 
 
 def _disjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
-def compile_rule(rule: Rule) -> dict[str, Any]:
-    """The durable-rules condition (the ``m`` expression) equivalent to ``rule``."""
-    parts: list[dict[str, Any]] = [_present(f) for f in rule.all_of]
+def alternatives(rule: Rule) -> list[tuple[str, ...]]:
+    """The rule's finding condition as alternatives: it holds when all findings of any one hold.
+
+    ``all = [A]``, ``any = [B, C]`` and ``at_least = {n = 2, of = [D, E, F]}`` give the six
+    alternatives (A, B, D, E), (A, B, D, F), ... (A, C, E, F).
+    """
+    choices: list[list[tuple[str, ...]]] = [[tuple(rule.all_of)]]
     if rule.any_of:
-        parts.append(_disjunction([_present(f) for f in rule.any_of]))
+        choices.append([(f,) for f in rule.any_of])
     if rule.at_least_of:
-        combos = itertools.combinations(rule.at_least_of, rule.at_least)
-        parts.append(_disjunction([_conjunction([_present(f) for f in c]) for c in combos]))
+        choices.append(list(itertools.combinations(rule.at_least_of, rule.at_least)))
+    result: list[tuple[str, ...]] = []
+    for parts in itertools.product(*choices):
+        conjunction = tuple(dict.fromkeys(f for part in parts for f in part))
+        if conjunction not in result:
+            result.append(conjunction)
+    return result
+
+
+def compile_rule(rule: Rule) -> list[dict[str, Any]]:
+    """The durable-rules conditions (``m`` expressions) equivalent to ``rule``.
+
+    The rule holds when any one of them holds. durable-rules refuses a condition whose disjunctive
+    normal form has more than about 14 terms (error 113), so the alternatives are split into
+    conditions of at most :data:`ALTERNATIVES_PER_CONDITION` each.
+    """
+    demographic: list[dict[str, Any]] = []
     if rule.age is not None:
         if rule.age.min is not None:
-            parts.append({"$gte": {"age": rule.age.min}})
+            demographic.append({"$gte": {"age": rule.age.min}})
         if rule.age.below is not None:
-            parts.append({"$lt": {"age": rule.age.below}})
+            demographic.append({"$lt": {"age": rule.age.below}})
     if rule.sex is not None:
-        parts.append({"sex": rule.sex})
-    return _conjunction(parts)
+        demographic.append({"sex": rule.sex})
+    options = alternatives(rule)
+    conditions = []
+    for start in range(0, len(options), ALTERNATIVES_PER_CONDITION):
+        chunk = options[start : start + ALTERNATIVES_PER_CONDITION]
+        findings = _disjunction([_conjunction([_present(f) for f in c]) for c in chunk])
+        conditions.append(_conjunction([findings, *demographic]))
+    return conditions
 
 
 class DurableEvaluator:
@@ -110,10 +140,9 @@ class DurableEvaluator:
             CATCH_ALL: {"all": [{"m": {"pns": 1}}], "run": _noop},
         }
         for rule in rules:
-            definition[rule.id] = {
-                "all": [{"m": compile_rule(rule)}],
-                "run": _collector(fired, rule.id),
-            }
+            for index, condition in enumerate(compile_rule(rule)):
+                name = rule.id if index == 0 else f"{rule.id}#{index}"
+                definition[name] = {"all": [{"m": condition}], "run": _collector(fired, rule.id)}
         return definition
 
     def fact(self, findings: Iterable[str], age: float | None, sex: str | None) -> dict[str, Any]:
@@ -148,7 +177,7 @@ class DurableEvaluator:
                 self._host.delete_state(self._ruleset, sid)
             except Exception as exc:
                 raise EngineError(f"durable-rules could not delete state: {exc!r}") from exc
-            result = list(fired)
+            result = list(dict.fromkeys(fired))
             fired.clear()
             return result
 

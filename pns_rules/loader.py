@@ -40,7 +40,7 @@ from .vocabulary import normalize_term
 __all__ = ["Problem", "load_rule_directory", "shipped_rules_directory"]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_AT_LEAST_COMBINATIONS = 1000
+MAX_ALTERNATIVES = 200
 MAX_WEIGHT = 10
 HPO_MAP_FILE = "hpo-map.json"
 MANIFEST_FILE = "manifest.toml"
@@ -460,13 +460,16 @@ class _Builder:
                     "E040",
                     f"at_least asks for {n} of {len(at_least_of)} findings: it can never hold",
                 )
-            if math.comb(len(at_least_of), n) > MAX_AT_LEAST_COMBINATIONS:
-                raise _Invalid(
-                    "E013",
-                    f"at_least {n} of {len(at_least_of)} has more than "
-                    f"{MAX_AT_LEAST_COMBINATIONS} combinations; split the rule",
-                )
             at_least = n
+        alternatives = max(1, len(any_of)) * (
+            math.comb(len(at_least_of), at_least) if at_least else 1
+        )
+        if alternatives > MAX_ALTERNATIVES:
+            raise _Invalid(
+                "E013",
+                f"the rule's `any` and `at_least` allow {alternatives} combinations of findings; "
+                f"the limit is {MAX_ALTERNATIVES}: split the rule",
+            )
         if not (all_of or any_of or at_least_of):
             raise _Invalid(
                 "E041",

@@ -2,8 +2,9 @@
 
 - A syndrome's score is the sum, over its rule *items*, of the highest weight among the fired rules
   of that item.
-- A cancer's score is the sum, over candidate syndromes, of the syndrome's score times the strength
-  of its association with the cancer, plus the extra points of fired rules that name the cancer.
+- A cancer's support from one syndrome is the syndrome's score times the strength of their
+  association, plus the extra points of the syndrome's fired rules that name the cancer; its score
+  is the support of its best syndrome.
   Cancers of the other sex, and associations outside their age range, are left out.
 - A category's score is the score of its best syndrome.
 
@@ -29,7 +30,7 @@ from .results import (
     SyndromeCandidate,
 )
 
-__all__ = ["rank"]
+__all__ = ["cancer_score", "rank"]
 
 
 def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
@@ -192,7 +193,7 @@ def _cancers(
     ranked = []
     for cancer_id, cancer_reasons in reasons.items():
         cancer = kb.cancers[cancer_id]
-        score = round(sum(r.points for r in cancer_reasons), 2)
+        score = cancer_score(cancer_reasons)
         ranked.append(
             CancerCandidate(
                 id=cancer.id,
@@ -207,6 +208,18 @@ def _cancers(
         )
     ranked.sort(key=lambda c: (-c.score, c.id))
     return tuple(ranked)
+
+
+def cancer_score(reasons: Iterable[CancerReason]) -> float:
+    """A cancer's score: the support of its best syndrome (association plus that syndrome's rules).
+
+    Syndromes in a differential are alternative explanations of one patient, so their support is
+    not added up: an antibody that several syndromes share must not count once per syndrome.
+    """
+    per_syndrome: dict[str, float] = {}
+    for reason in reasons:
+        per_syndrome[reason.syndrome] = per_syndrome.get(reason.syndrome, 0.0) + reason.points
+    return round(max(per_syndrome.values(), default=0.0), 2)
 
 
 def _categories(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pns_rules import Engine
-from pns_rules._durable import compile_rule
+from pns_rules._durable import alternatives, compile_rule
+from pns_rules.reference import reference_fired, rule_holds
 from tests.helpers import ranking
 
 PATIENTS = [
@@ -75,13 +78,47 @@ def test_two_engines_on_the_same_rules_coexist(rules_copy: Path) -> None:
 def test_compiled_conditions_are_data() -> None:
     kb = Engine.shipped().knowledge_base
     rule = kb.rules["cerebellar-anti-yo-woman"]
-    assert compile_rule(rule) == {"$and": [{"f_pns_anti_yo": 1}, {"sex": "female"}]}
+    assert compile_rule(rule) == [{"$and": [{"f_pns_anti_yo": 1}, {"sex": "female"}]}]
     rule = kb.rules["nmdar-young-woman"]
-    assert compile_rule(rule) == {
-        "$and": [
-            {"f_pns_anti_nmdar": 1},
-            {"$gte": {"age": 12.0}},
-            {"$lt": {"age": 45.0}},
-            {"sex": "female"},
-        ]
-    }
+    assert compile_rule(rule) == [
+        {
+            "$and": [
+                {"f_pns_anti_nmdar": 1},
+                {"$gte": {"age": 12.0}},
+                {"$lt": {"age": 45.0}},
+                {"sex": "female"},
+            ]
+        }
+    ]
+
+
+def test_rules_with_many_alternatives_compile_and_match_the_reference(tmp_path: Path) -> None:
+    names = [
+        "Ataxia",
+        "Vertigo",
+        "Nystagmus",
+        "Dysphagia",
+        "Hypotonia",
+        "Incoordination",
+        "Dysarthria",
+        "Memory impairment",
+        "Visual loss",
+        "Seizure",
+    ]
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(Engine.shipped().knowledge_base.directory, rules_dir)
+    (rules_dir / "wide.toml").write_text(
+        '[[rule]]\nid = "wide"\nsyndrome = "siadh"\nweight = 1\ncitation = "PMID:20810794"\n'
+        f"any = {json.dumps(names[:6])}\n"
+        f"at_least = {{ n = 3, of = {json.dumps(names[4:])} }}\n"
+    )
+    engine = Engine.from_directory(rules_dir)
+    rule = engine.knowledge_base.rules["wide"]
+    assert len(alternatives(rule)) > 60
+    assert len(compile_rule(rule)) > 6
+    kb = engine.knowledge_base
+    for findings in ([], names[:1], names[4:7], names[:2] + names[7:], names[5:8], names):
+        patient = engine.patient(findings)
+        fired = engine.fired_rules(patient)
+        assert fired == reference_fired(kb, patient.findings, None, None)
+        assert ("wide" in fired) == rule_holds(rule, patient.findings, None, None)
