@@ -586,7 +586,10 @@ class _Builder:
                 continue
             term = Term(id=hpo_id, label=label, maps_to=maps_to)
             mapped[hpo_id] = term
-            for name in (hpo_id, label, *synonyms):
+            names = [hpo_id, *synonyms]
+            if not info.get("label_ambiguous", False):
+                names.append(label)
+            for name in names:
                 key = normalize_term(name)
                 if key and key not in self.terms:
                     self.terms[key] = term
@@ -605,7 +608,7 @@ class _Builder:
                     id=old_id,
                     label=target.label,
                     maps_to=target.maps_to,
-                    note=f"{old_id} is an obsolete HPO id; used its replacement {target.id} "
+                    note=f"{old_id} is a retired HPO id; read as its current term {target.id} "
                     f"({target.label})",
                 )
         return release
