@@ -1,0 +1,196 @@
+"""One regression test per bug that hostile input found (issue 7), named for the bug.
+
+Each test failed on the code before its fix. Hypothesis keeps looking for more in
+``tests/reliability/``.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from pns_rules import Engine, InputError, RuleFileError, UnknownFindingError, suggest
+from pns_rules.errors import EngineError
+from pns_rules.patient import Patient
+
+# -- input validation (patient.py, errors.py) -------------------------------------------------
+
+
+class _ReprRaises:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_an_age_of_a_huge_int_is_an_input_error_not_a_valueerror_from_repr() -> None:
+    # repr() of an int past 4,300 digits raises ValueError while the message was built.
+    with pytest.raises(InputError) as info:
+        suggest(["ataxia"], age=10**5000)
+    assert "<int of" in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["findings", "age", "sex", "antibodies"])
+def test_a_value_whose_repr_raises_is_an_input_error(where: str) -> None:
+    kwargs: dict[str, Any] = {"findings": ["ataxia"]}
+    kwargs[where] = [_ReprRaises()] if where in ("findings", "antibodies") else _ReprRaises()
+    with pytest.raises(InputError, match="_ReprRaises object"):
+        suggest(**kwargs)
+
+
+def test_a_deeply_nested_list_is_an_input_error_not_a_recursionerror() -> None:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(InputError):
+        suggest([nested])
+
+
+class _FloatRaises(float):
+    def __float__(self) -> float:
+        raise ZeroDivisionError("no float")
+
+
+class _IntFloatRaises(int):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+@pytest.mark.parametrize("age", [_FloatRaises(3.0), _IntFloatRaises(3)])
+def test_an_age_whose_float_conversion_raises_is_an_input_error(age: object) -> None:
+    with pytest.raises(InputError) as info:
+        suggest(["ataxia"], age=age)  # type: ignore[arg-type]
+    assert info.value.parameter == "age"
+
+
+def test_other_real_numbers_are_still_ages() -> None:
+    assert suggest(["ataxia"], age=Fraction(125, 2)).age == 62.5
+
+
+def test_an_age_of_minus_zero_is_zero() -> None:
+    result = suggest(["ataxia"], age=-0.0)
+    assert result.age == 0.0 and math.copysign(1, result.age) == 1
+
+
+class _HashRaises(str):
+    def __hash__(self) -> int:
+        raise ZeroDivisionError("no hash")
+
+
+class _LyingStr(str):
+    def strip(self, chars: str | None = None) -> str:
+        return "female"
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = str.__hash__
+
+
+def test_str_subclasses_are_read_as_plain_strings() -> None:
+    result = suggest([_HashRaises("ataxia")], strict=False)
+    assert [f.given for f in result.findings] == ["ataxia"]
+    assert type(result.findings[0].given) is str
+    with pytest.raises(InputError):
+        suggest(["ataxia"], sex=_LyingStr("robot"))
+
+
+def test_many_copies_of_a_huge_term_are_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 100,000 references to one 1 MB string took ~45 minutes: each was normalised again.
+    import pns_rules.patient as patient
+
+    calls = []
+    real = patient.normalize_term
+    monkeypatch.setattr(patient, "normalize_term", lambda t: calls.append(t) or real(t))
+    huge = "x" * 1_000_000
+    result = suggest([huge] * 1000 + ["ataxia"] * 1000, strict=False)
+    assert [u.given for u in result.unrecognized] == [huge]
+    assert result.unrecognized[0].reason.startswith("longer than")
+    assert calls == ["ataxia"]  # the huge term is too long to be a name: never normalised
+
+
+def test_unknown_antibodies_are_reported_where_they_were_given() -> None:
+    with pytest.raises(UnknownFindingError) as info:
+        suggest(["ataxia"], antibodies=["anti-Yo", "anti-Nonsense"])
+    assert info.value.parameter == "antibodies"
+    assert info.value.positions == {"anti-Nonsense": "antibodies[1]"}
+    assert str(info.value).startswith("antibodies: unknown term: 'anti-Nonsense'")
+
+
+def test_an_error_for_many_unknown_terms_stays_short_and_keeps_them_all() -> None:
+    terms = [f"nonsense {i}" for i in range(10_000)]
+    with pytest.raises(UnknownFindingError) as info:
+        suggest(terms)
+    assert len(info.value.unknown) == 10_000
+    assert len(str(info.value)) < 5_000
+    assert "and 9,980 more" in str(info.value)
+
+
+def test_a_generator_re_raising_someone_elses_input_error_is_blamed_on_the_generator() -> None:
+    def terms() -> Iterator[str]:
+        yield "ataxia"
+        suggest(["ataxia"], age=-1)  # raises InputError(age) inside the caller's generator
+
+    with pytest.raises(InputError) as info:
+        suggest(terms())
+    assert info.value.parameter == "findings"
+    assert "age=-1" in str(info.value)
+
+
+# -- errors cross process boundaries (errors.py) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InputError("age", 200, "a number from 0 to 120"),
+        InputError("findings", (t for t in ["x"]), "a list"),  # an unpicklable value
+        UnknownFindingError({"atxia": ("Ataxia",)}, "findings", {"atxia": "findings[0]"}),
+        RuleFileError("rules/x.toml", "E005: TOML syntax error", entry="r", line=3),
+        EngineError("durable-rules failed"),
+    ],
+)
+def test_errors_survive_pickling(error: Exception) -> None:
+    # Unpickling called InputError(message) and failed, which broke process pools.
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    for name in ("parameter", "valid", "unknown", "positions", "path", "line", "entry"):
+        assert getattr(copy, name, None) == getattr(error, name, None)
+
+
+def _suggest_unknown(term: str) -> object:
+    return suggest([term])
+
+
+def test_an_input_error_in_a_process_pool_reaches_the_caller_intact() -> None:
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_suggest_unknown, "atxia")
+        with pytest.raises(UnknownFindingError) as info:
+            future.result(timeout=120)
+    assert "Ataxia" in info.value.unknown["atxia"]
+
+
+# -- engine.py ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patient",
+    [
+        "ataxia",
+        None,
+        Patient(findings=frozenset({"no-such-finding"}), age=None, sex=None),
+        Patient(findings=["HP:0001251"], age=None, sex=None),  # type: ignore[arg-type]
+        Patient(findings=frozenset({"HP:0001251"}), age=math.nan, sex=None),
+        Patient(findings=frozenset({"HP:0001251"}), age=None, sex="robot"),
+    ],
+)
+def test_fired_rules_refuses_what_is_not_a_patient_of_this_engine(
+    slice_engine: Engine, patient: object
+) -> None:
+    with pytest.raises(InputError):
+        slice_engine.fired_rules(patient)  # type: ignore[arg-type]
