@@ -21,27 +21,52 @@ Engine hazards this module designs around (see docs/engine.md):
 - Its JSON parser rejects some floats Python writes with an exponent (an age of ``5e-324``
   failed with error 204): ages are rounded to 4 decimals before they reach the engine, see
   :func:`pns_rules.patient.check_age`.
+- Fixed-size buffers: a fact is matched with a stack of 64 alpha nodes and holds at most 255
+  properties. A patient with many findings overflowed the stack (error 303), and reading or
+  deleting that patient's state then crashed the interpreter (segfault, or ``munmap_chunk()``
+  abort). Before each call a sound bound on the stack is computed from the fact; a patient that
+  might not fit is evaluated in parts, each on a ruleset small enough that no fact can overflow it
+  (see :func:`stack_bound`).
+- After any failed call the state of that ``sid`` is never touched again (it may be corrupt, see
+  above): the evaluator drops its host and compiles a fresh one before the next call.
+- ``fork()`` while another thread is inside a call would copy a held lock (and a half-updated
+  engine) into the child: the child replaces the lock and, if it was held, starts a fresh host.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
 import threading
-from collections.abc import Iterable
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
 import durable.engine as durable_engine
 
 from .errors import EngineError
 from .knowledge import KnowledgeBase, Rule
 
-__all__ = ["DurableEvaluator", "alternatives", "compile_rule", "fact_key"]
+__all__ = ["DurableEvaluator", "alternatives", "compile_rule", "fact_key", "stack_bound"]
 
 CATCH_ALL = "__every_patient__"
 #: At most this many alternative finding sets go into one durable-rules condition.
 ALTERNATIVES_PER_CONDITION = 10
+#: durable-rules matches a fact with a stack of 64 alpha nodes (``MAX_STACK_SIZE`` in its
+#: ``events.c``); a fact whose :func:`stack_bound` is above this is evaluated in parts.
+STACK_BUDGET = 56
+#: durable-rules holds at most 255 properties per fact (``MAX_OBJECT_PROPERTIES``); a fact with
+#: more than this many (before ``sid``) is evaluated in parts.
+FACT_PROPERTY_BUDGET = 200
+#: Alternatives per ruleset when a patient is evaluated in parts: with the catch-all, no fact can
+#: need a deeper stack than this plus one.
+PART_ALTERNATIVES = 48
 _KEY_RE = re.compile(r"[^A-Za-z0-9]")
+_PART_SEPARATOR = "#alt"
 
 
 class _SynchronousHost(durable_engine.Host):  # type: ignore[misc]
@@ -118,21 +143,36 @@ class DurableEvaluator:
     """Evaluates patients against one knowledge base with durable-rules.
 
     Thread-safe: calls are serialised by a lock (durable-rules' C core holds the GIL anyway, so
-    the lock costs no parallelism) and each call leaves no state behind.
+    the lock costs no parallelism) and each call leaves no state behind. Fork-safe: a child process
+    never inherits a held lock.
     """
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, *, split: bool = True) -> None:
+        self._kb = kb
+        self._split = split
         self._lock = threading.Lock()
         self._fired: list[str] = []
         self._counter = 0
+        self._first_sid = 1
         self._ruleset = f"pns_{id(self):x}"
-        self._keys = {finding_id: fact_key(finding_id) for finding_id in kb.findings}
-        self._host = _SynchronousHost()
+        mentioned = {f for rule in kb.rules.values() for f in rule.findings}
+        self._keys = {finding_id: fact_key(finding_id) for finding_id in sorted(mentioned)}
+        conditions = [{"pns": 1}] + [c for rule in kb.rules.values() for c in compile_rule(rule)]
+        self._leaves, self._roots = _first_tests(conditions)
+        self._parts: list[tuple[frozenset[str], DurableEvaluator]] | None = None
+        self._parts_lock = threading.Lock()
+        self._host = self._start()
+        self.last_sid: str | None = None
+        _EVALUATORS.add(self)
+
+    def _start(self) -> Any:
+        """A new private host with this rule base compiled into it."""
+        host = _SynchronousHost()
         try:
-            self._host.set_rulesets({self._ruleset: self._definition(kb.rules.values())})
+            host.set_rulesets({self._ruleset: self._definition(self._kb.rules.values())})
         except Exception as exc:  # durable raises bare Exception on bad definitions
             raise EngineError(f"durable-rules rejected the compiled rule base: {exc}") from exc
-        self.last_sid: str | None = None
+        return host
 
     def _definition(self, rules: Iterable[Rule]) -> dict[str, Any]:
         fired = self._fired
@@ -146,21 +186,39 @@ class DurableEvaluator:
         return definition
 
     def fact(self, findings: Iterable[str], age: float | None, sex: str | None) -> dict[str, Any]:
-        """The fact asserted for a patient (without its ``sid``)."""
+        """The fact asserted for a patient (without its ``sid``).
+
+        Only findings that some rule mentions are asserted: the others cannot change what fires.
+        """
         keys = self._keys
         fact: dict[str, Any] = {"pns": 1}
         for finding_id in findings:
-            fact[keys[finding_id]] = 1
+            key = keys.get(finding_id)
+            if key is not None:
+                fact[key] = 1
         if age is not None:
             fact["age"] = age
         if sex is not None:
             fact["sex"] = sex
         return fact
 
+    def fits(self, fact: Mapping[str, Any]) -> bool:
+        """Whether durable-rules can evaluate ``fact`` in one call without overflowing a buffer."""
+        return (
+            len(fact) <= FACT_PROPERTY_BUDGET
+            and stack_bound(fact, self._leaves, self._roots) <= STACK_BUDGET
+        )
+
     def fired(self, findings: Iterable[str], age: float | None, sex: str | None) -> list[str]:
         """The ids of the rules that fire for a patient, in firing order."""
+        findings = list(findings)
         fact = self.fact(findings, age, sex)
+        if not self.fits(fact):
+            return self._fired_in_parts(findings, age, sex)
         with self._lock:
+            if self._host is None:  # a previous call failed, or a fork interrupted one
+                self._host = self._start()
+                self._first_sid = self._counter + 1
             self._counter += 1
             sid = str(self._counter)
             fact["sid"] = sid
@@ -170,37 +228,182 @@ class DurableEvaluator:
             try:
                 self._host.assert_fact(self._ruleset, fact)
             except Exception as exc:
-                self._discard(sid)
+                # Reading or deleting the state of a failed call can crash the interpreter:
+                # leave it, and the whole host with it, behind.
+                self._host = None
                 fired.clear()
                 raise EngineError(f"durable-rules failed on a patient: {exc!r}") from exc
             try:
                 self._host.delete_state(self._ruleset, sid)
             except Exception as exc:
+                self._host = None
                 raise EngineError(f"durable-rules could not delete state: {exc!r}") from exc
             result = list(dict.fromkeys(fired))
             fired.clear()
             return result
 
-    def _discard(self, sid: str) -> None:
-        """Delete the state of ``sid`` if a failed call left any (checked first: deleting state
-        that does not exist is an error, and after some failures a crash)."""
-        try:
-            self._host.get_state(self._ruleset, sid)
-        except Exception:
-            return
-        try:
-            self._host.delete_state(self._ruleset, sid)
-        except Exception:
-            return
+    def _fired_in_parts(self, findings: list[str], age: float | None, sex: str | None) -> list[str]:
+        """Evaluate a patient too large for one call on rulesets of at most
+        :data:`PART_ALTERNATIVES` alternatives each, skipping those none of its findings touch."""
+        if not self._split:
+            raise EngineError(
+                "a patient does not fit durable-rules' buffers even on a partial rule base"
+            )
+        present = frozenset(findings)
+        fired: list[str] = []
+        for part_findings, part in self._partition():
+            relevant = present & part_findings
+            if relevant:
+                fired.extend(
+                    r.partition(_PART_SEPARATOR)[0] for r in part.fired(relevant, age, sex)
+                )
+        return list(dict.fromkeys(fired))
+
+    def _partition(self) -> list[tuple[frozenset[str], DurableEvaluator]]:
+        parts = self._parts
+        if parts is None:
+            with self._parts_lock:
+                parts = self._parts
+                if parts is None:
+                    parts = self._parts = [
+                        (frozenset(f for r in rules for f in r.findings), _part(self._kb, rules))
+                        for rules in _split_rules(self._kb.rules.values())
+                    ]
+        return parts
 
     def has_state(self, sid: str) -> bool:
         """Whether the engine still holds state for ``sid`` (it never should after a call)."""
         with self._lock:
-            try:
-                self._host.get_state(self._ruleset, sid)
-            except Exception:
-                return False
-            return True
+            return self._held(sid)
+
+    def _held(self, sid: str) -> bool:
+        if self._host is None:
+            return False
+        try:
+            self._host.get_state(self._ruleset, sid)
+        except Exception:
+            return False
+        return True
+
+    def held_states(self) -> list[str]:
+        """Every ``sid`` of the current host, or of a part, that still holds state: always empty
+        between calls. (Checks each sid issued since the host was made: for tests.)"""
+        with self._lock:
+            held = [str(n) for n in range(self._first_sid, self._counter + 1) if self._held(str(n))]
+        for _, part in self._parts or ():
+            held.extend(f"part:{sid}" for sid in part.held_states())
+        return held
+
+    def _after_fork_in_child(self) -> None:
+        if self._lock.locked():  # a thread of the parent was inside a call
+            self._host = None
+        self._lock = threading.Lock()
+        self._parts_lock = threading.Lock()
+
+
+_EVALUATORS: weakref.WeakSet[DurableEvaluator] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for evaluator in list(_EVALUATORS):
+        evaluator._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _split_rules(rules: Iterable[Rule]) -> list[list[Rule]]:
+    """The rules as single-alternative rules, grouped :data:`PART_ALTERNATIVES` to a group (and
+    fewer when their findings would not fit in one fact)."""
+    groups: list[list[Rule]] = [[]]
+    findings: set[str] = set()
+    for rule in rules:
+        for index, option in enumerate(alternatives(rule)):
+            single = attrs.evolve(
+                rule,
+                id=f"{rule.id}{_PART_SEPARATOR}{index}",
+                all_of=option,
+                any_of=(),
+                at_least=0,
+                at_least_of=(),
+            )
+            group = groups[-1]
+            if group and (
+                len(group) >= PART_ALTERNATIVES
+                or len(findings | set(option)) > FACT_PROPERTY_BUDGET - 8
+            ):
+                group = []
+                groups.append(group)
+                findings = set()
+            group.append(single)
+            findings.update(option)
+    return [g for g in groups if g]
+
+
+def _part(kb: KnowledgeBase, rules: list[Rule]) -> DurableEvaluator:
+    return DurableEvaluator(attrs.evolve(kb, rules={r.id: r for r in rules}), split=False)
+
+
+def stack_bound(
+    fact: Mapping[str, Any], leaves: Mapping[str, int], roots: Mapping[str, int]
+) -> int:
+    """An upper bound on the alpha-node stack durable-rules needs to match ``fact``.
+
+    durable-rules matches a fact by a depth-first walk of the alpha network, pushing every child
+    that matches. A node on the stack heads its own part of the network, and each such part ends in
+    at least one path (a disjunct of a condition) whose first test matched, so the stack never
+    holds more nodes than there are paths whose first test is on a property of the fact
+    (``leaves``). Nor more than the root's matching children (``roots``: distinct first tests per
+    property) plus the paths under the one child being walked. The bound is the smaller of the two.
+    """
+    total = tests = widest = 0
+    for key in fact:
+        paths = leaves.get(key)
+        if paths:
+            total += paths
+            tests += roots[key]
+            widest = max(widest, paths)
+    return min(total, tests + widest)
+
+
+def _first_tests(conditions: Iterable[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per fact property: how many paths of ``conditions`` begin with a test on it, and how many
+    distinct first tests there are on it (the root's children)."""
+    leaves: Counter[str] = Counter()
+    firsts: dict[str, set[str]] = {}
+    for condition in conditions:
+        for prop, test in _path_heads(condition):
+            leaves[prop] += 1
+            firsts.setdefault(prop, set()).add(test)
+    return dict(leaves), {prop: len(tests) for prop, tests in firsts.items()}
+
+
+def _path_heads(condition: Any) -> list[tuple[str, str]]:
+    """The first test of every path (disjunct) through a compiled condition, with multiplicity."""
+    (operator, operand), *_ = condition.items()
+    if operator == "$and":
+        heads = _path_heads(operand[0])
+        rest = 1
+        for part in operand[1:]:
+            rest *= _path_count(part)
+        return heads * rest
+    if operator == "$or":
+        return [head for part in operand for head in _path_heads(part)]
+    prop = next(iter(operand)) if operator.startswith("$") else operator
+    return [(prop, json.dumps(condition, sort_keys=True))]
+
+
+def _path_count(condition: Any) -> int:
+    (operator, operand), *_ = condition.items()
+    if operator == "$and":
+        count = 1
+        for part in operand:
+            count *= _path_count(part)
+        return count
+    if operator == "$or":
+        return sum(_path_count(part) for part in operand)
+    return 1
 
 
 def _noop(c: Any) -> None:

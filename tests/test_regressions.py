@@ -7,10 +7,14 @@ Each test failed on the code before its fix. Hypothesis keeps looking for more i
 from __future__ import annotations
 
 import math
+import multiprocessing
 import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,10 @@ import pytest
 from pns_rules import Engine, InputError, RuleFileError, UnknownFindingError, suggest
 from pns_rules.errors import EngineError
 from pns_rules.patient import Patient
+from tests.helpers import ranking, write_rule_directory
+
+ROOT = Path(__file__).resolve().parents[1]
+SLICE_RULES = ROOT / "tests" / "data" / "slice-rules"
 
 # -- input validation (patient.py, errors.py) -------------------------------------------------
 
@@ -194,3 +202,103 @@ def test_fired_rules_refuses_what_is_not_a_patient_of_this_engine(
 ) -> None:
     with pytest.raises(InputError):
         slice_engine.fired_rules(patient)  # type: ignore[arg-type]
+
+
+# -- the durable-rules adapter (_durable.py) ------------------------------------------------------
+
+_EVERY_FINDING = """
+import sys
+from pns_rules import Engine
+from pns_rules.reference import reference_fired
+engine = Engine.from_directory(sys.argv[1]) if len(sys.argv) > 1 else Engine.shipped()
+kb = engine.knowledge_base
+for age, sex in ((None, None), (50, "female"), (5, "male")):
+    patient = engine.patient(sorted(kb.findings), age=age, sex=sex)
+    assert engine.fired_rules(patient) == reference_fired(kb, patient.findings, age, sex)
+    assert engine._evaluator.held_states() == []
+print("ok")
+"""
+
+
+def _isolated(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter: a crash there fails the test instead of the suite."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_patient_with_every_shipped_finding_does_not_crash_the_interpreter() -> None:
+    # About 70 findings overflowed durable-rules' 64-node match stack (error 303); reading the
+    # failed call's state then crashed the interpreter with a segmentation fault.
+    result = _isolated(_EVERY_FINDING)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize(
+    ("findings", "rules"),
+    [
+        (64, [{"all": [f"pns:f{i}"]} for i in range(64)]),  # 64 rules firing at once: error 303
+        (300, [{"all": [f"pns:f{i}"]} for i in range(300)]),  # a fact of 300 properties: 302
+        (100, [{"any": [f"pns:f{i}" for i in range(100)]}]),  # one rule, 100 alternatives
+        (20, [{"at_least": {"n": 2, "of": [f"pns:f{i}" for i in range(20)]}}]),  # 190 of them
+    ],
+    ids=["64-rules", "300-findings", "any-of-100", "2-of-20"],
+)
+def test_patients_too_large_for_one_engine_call_are_evaluated_in_parts(
+    tmp_path: Path, findings: int, rules: list[dict[str, Any]]
+) -> None:
+    directory = write_rule_directory(tmp_path / "rules", findings, rules)
+    result = _isolated(_EVERY_FINDING, str(directory))
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
+
+
+def test_the_state_of_a_failed_engine_call_is_never_touched(
+    monkeypatch: pytest.MonkeyPatch, slice_engine: Engine
+) -> None:
+    # After a failed assert, get_state and delete_state on that sid crashed the interpreter.
+    engine = Engine.from_directory(SLICE_RULES)
+    evaluator = engine._evaluator
+    host = evaluator._host
+    touched: list[object] = []
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("Could not assert fact, error code: 303")
+
+    monkeypatch.setattr(host, "assert_fact", fail)
+    monkeypatch.setattr(host, "get_state", lambda *args: touched.append(args))
+    monkeypatch.setattr(host, "delete_state", lambda *args: touched.append(args))
+    with pytest.raises(EngineError, match="303"):
+        engine.suggest(["ataxia"])
+    assert touched == []
+    patient = {"findings": ["ataxia", "nystagmus"], "age": 60, "sex": "female"}
+    assert ranking(engine.suggest(**patient)) == ranking(slice_engine.suggest(**patient))
+    assert evaluator._host is not host
+    assert evaluator.held_states() == []
+
+
+def _child_suggest(queue: Any) -> None:
+    queue.put(ranking(suggest(["ataxia", "nystagmus"], age=60)))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+def test_a_child_forked_while_a_call_holds_the_engine_lock_does_not_hang() -> None:
+    import pns_rules.engine as engine_module
+
+    expected = ranking(suggest(["ataxia", "nystagmus"], age=60))
+    default = engine_module.default_engine()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    # As if other threads were inside a call, or loading the default engine, at the fork.
+    with default._evaluator._lock, engine_module._default_lock:
+        child = context.Process(target=_child_suggest, args=(queue,))
+        child.start()
+    try:
+        assert queue.get(timeout=60) == expected
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
