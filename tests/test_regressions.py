@@ -6,12 +6,16 @@ Each test failed on the code before its fix. Hypothesis keeps looking for more i
 
 from __future__ import annotations
 
+import codecs
+import json
 import math
 import multiprocessing
+import os
 import pickle
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +25,7 @@ import pytest
 
 from pns_rules import Engine, InputError, RuleFileError, UnknownFindingError, suggest
 from pns_rules.errors import EngineError
+from pns_rules.loader import load_rule_directory
 from pns_rules.patient import Patient
 from tests.helpers import ranking, write_rule_directory
 
@@ -302,3 +307,233 @@ def test_a_child_forked_while_a_call_holds_the_engine_lock_does_not_hang() -> No
         child.join(10)
         if child.is_alive():
             child.kill()
+
+
+# -- loading rule directories (loader.py) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [None, 42, 3.5, ["rules"], object()])
+def test_from_directory_refuses_a_path_of_the_wrong_type(path: object) -> None:
+    # TypeError from pathlib escaped.
+    with pytest.raises(InputError) as info:
+        Engine.from_directory(path)  # type: ignore[arg-type]
+    assert info.value.parameter == "path"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("", "empty path"),  # was silently read as the current directory
+        ("rules\x00x", "NUL character"),
+        ("x" * 5000, "E001"),  # OSError: file name too long escaped
+    ],
+)
+def test_from_directory_reports_impossible_paths_as_rule_file_errors(
+    path: str, message: str
+) -> None:
+    with pytest.raises(RuleFileError, match=message):
+        Engine.from_directory(path)
+
+
+def test_from_directory_accepts_bytes_paths() -> None:
+    assert Engine.from_directory(bytes(SLICE_RULES)).knowledge_base.rules
+
+
+def _load_in_a_child(directory: Path) -> subprocess.CompletedProcess[str]:
+    """Load in a fresh interpreter with a timeout: reading a FIFO blocks for ever."""
+    code = (
+        "import sys\n"
+        "from pns_rules import RuleFileError\n"
+        "from pns_rules.loader import load_rule_directory\n"
+        "try:\n"
+        "    load_rule_directory(sys.argv[1])\n"
+        "except RuleFileError as error:\n"
+        "    print(error)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(directory)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _mkfifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _write(name: str, data: bytes | str) -> Callable[[Path], None]:
+    def write(directory: Path) -> None:
+        target = directory / name
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data)
+
+    return write
+
+
+def _map(data: object) -> Callable[[Path], None]:
+    return _write("hpo-map.json", json.dumps(data))
+
+
+_GAIT_ATAXIA = {"label": "Gait ataxia", "maps_to": ["HP:0001251"]}
+
+# (what is wrong, how to make it, file named, fragment of the message)
+BROKEN_DIRECTORIES: list[tuple[str, Callable[[Path], None], str, str]] = [
+    # *.toml entries that are not regular files were skipped without a word
+    ("a directory named x.toml", lambda d: (d / "x.toml").mkdir(), "x.toml", "a directory"),
+    (
+        "a dangling symlink",
+        lambda d: (d / "x.toml").symlink_to(d / "gone"),
+        "x.toml",
+        "broken symbolic link",
+    ),
+    ("a FIFO", lambda d: _mkfifo(d / "x.toml"), "x.toml", "named pipe"),
+    ("a symlink to a directory", lambda d: (d / "x.toml").symlink_to(d), "x.toml", "directory"),
+    (
+        "a symlink to a device",
+        lambda d: (d / "x.toml").symlink_to("/dev/zero"),
+        "x.toml",
+        "device",
+    ),
+    (
+        "manifest.toml as a directory",
+        lambda d: _replace_by_dir(d / "manifest.toml"),
+        "manifest.toml",
+        "not a regular file (a directory)",
+    ),
+    ("a rule file in capitals", _write("local.TOML", "# rules\n"), "local.TOML", "lower case"),
+    # empty files were accepted silently
+    ("an empty file", _write("local.toml", ""), "local.toml", "E006: file is empty"),
+    ("a file of comments", _write("local.toml", "# todo\n"), "local.toml", "only comments"),
+    # RecursionError escaped from tomllib
+    ("deep TOML nesting", _write("x.toml", "a = " + "[" * 5000 + "]" * 5000), "x.toml", "deep"),
+    ("UTF-16 text", _write("x.toml", "# x\n".encode("utf-16")), "x.toml", "UTF-16"),
+    # hpo-map.json: a FIFO blocked the loader for ever, a dangling symlink was ignored, wrong
+    # types escaped as TypeError or AttributeError, deep nesting as RecursionError
+    ("a FIFO as the HPO map", lambda d: _mkfifo(d / "hpo-map.json"), "hpo-map.json", "pipe"),
+    (
+        "a dangling HPO map",
+        lambda d: (d / "hpo-map.json").symlink_to(d / "gone"),
+        "hpo-map.json",
+        "broken symbolic link",
+    ),
+    ("an HPO map that is a list", _map([]), "hpo-map.json", "must be a JSON object"),
+    (
+        "deep HPO map nesting",
+        _write("hpo-map.json", "[" * 100_000 + "]" * 100_000),
+        "hpo-map.json",
+        "too deep",
+    ),
+    (
+        "duplicate keys in the HPO map",
+        _write("hpo-map.json", '{"hpo_release": "x", "terms": {}, "terms": {}}'),
+        "hpo-map.json",
+        "duplicate key",
+    ),
+    (
+        "obsolete as a list",
+        _map({"hpo_release": "x", "terms": {}, "obsolete": []}),
+        "hpo-map.json",
+        "`obsolete` must be an object",
+    ),
+    (
+        "a label that is a number",
+        _map(
+            {"hpo_release": "x", "terms": {"HP:0002066": {"label": 3, "maps_to": ["HP:0001251"]}}}
+        ),
+        "hpo-map.json",
+        "`label` must be",
+    ),
+    (
+        "synonyms as one string",  # each character became a synonym
+        _map({"hpo_release": "x", "terms": {"HP:0002066": {**_GAIT_ATAXIA, "synonyms": "gait"}}}),
+        "hpo-map.json",
+        "`synonyms` must be",
+    ),
+    (
+        "a term mapping to nothing",
+        _map({"hpo_release": "x", "terms": {"HP:0002066": {"label": "x", "maps_to": []}}}),
+        "hpo-map.json",
+        "`maps_to` must be",
+    ),
+    (
+        "a retired id that is also current (a self-reference)",
+        _map(
+            {
+                "hpo_release": "x",
+                "terms": {"HP:0002066": _GAIT_ATAXIA},
+                "obsolete": {"HP:0002066": "HP:0002066"},
+            }
+        ),
+        "hpo-map.json",
+        "also a current term",
+    ),
+    (
+        "a cycle of retired ids",  # already refused before issue 7: kept as a contract check
+        _map(
+            {
+                "hpo_release": "x",
+                "terms": {},
+                "obsolete": {"HP:0000001": "HP:0000002", "HP:0000002": "HP:0000001"},
+            }
+        ),
+        "hpo-map.json",
+        "is not in the map",
+    ),
+    (
+        "a replacement that is a list",
+        _map({"hpo_release": "x", "terms": {}, "obsolete": {"HP:0000001": ["HP:0000002"]}}),
+        "hpo-map.json",
+        "retired HPO ids",
+    ),
+]
+
+
+def _replace_by_dir(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "message"),
+    [case[1:] for case in BROKEN_DIRECTORIES],
+    ids=[case[0] for case in BROKEN_DIRECTORIES],
+)
+def test_broken_rule_directories_give_a_rule_file_error_naming_the_file(
+    tmp_path: Path, make: Callable[[Path], None], name: str, message: str
+) -> None:
+    directory = tmp_path / "rules"
+    shutil.copytree(SLICE_RULES, directory)
+    make(directory)
+    result = _load_in_a_child(directory)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{directory / name}" in result.stdout
+    assert message in result.stdout
+
+
+def test_a_truncated_rule_file_names_its_last_line(slice_copy: Path) -> None:
+    path = slice_copy / "other.toml"
+    text = path.read_text()
+    cut = text[: text.index('"', text.index("citation")) + 3]  # inside a string
+    path.write_text(cut)
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(slice_copy)
+    assert info.value.line == cut.count("\n") + 1
+    assert "end of document" in str(info.value)
+
+
+def test_a_rule_file_with_a_utf8_byte_order_mark_loads(slice_copy: Path) -> None:
+    path = slice_copy / "other.toml"
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    assert load_rule_directory(slice_copy).rules
+
+
+def test_a_rule_requiring_more_findings_than_one_fact_holds_is_refused(tmp_path: Path) -> None:
+    directory = write_rule_directory(
+        tmp_path / "rules", 120, [{"all": [f"pns:f{i}" for i in range(101)]}]
+    )
+    with pytest.raises(RuleFileError, match="requires 101 findings at once"):
+        load_rule_directory(directory)
