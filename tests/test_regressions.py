@@ -537,3 +537,96 @@ def test_a_rule_requiring_more_findings_than_one_fact_holds_is_refused(tmp_path:
     )
     with pytest.raises(RuleFileError, match="requires 101 findings at once"):
         load_rule_directory(directory)
+
+
+# -- the command line (cli.py) ------------------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pns_rules", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pns-rules: error: ")
+    return lines[0]
+
+
+def test_an_error_naming_a_path_with_a_newline_stays_on_one_line() -> None:
+    line = _one_line_error(_cli("suggest", "--rules", "/no/such\ndir", "ataxia"))
+    assert "/no/such\\ndir" in line
+
+
+def test_an_empty_rules_option_is_an_error_not_the_shipped_rules() -> None:
+    result = _cli("suggest", "--rules", "", "ataxia")
+    assert "empty path" in _one_line_error(result)
+    assert result.returncode == 1
+
+
+def test_terms_that_are_not_utf8_do_not_break_json_output() -> None:
+    # The surrogate the bytes arrive as raised UnicodeEncodeError on a strict UTF-8 stdout.
+    result = _cli(
+        "suggest", "--json", "--lenient", "ataxia", "caf\udce9", env={"PYTHONIOENCODING": "utf-8"}
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["unrecognized"][0]["given"] == "caf\udce9"
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pns_rules", "suggest", "--json", "ataxia", "nystagmus"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # like `pns-rules ... | head -0`
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert stderr == ""
+
+
+class _Failing:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def suggest(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (KeyboardInterrupt(), 130, "pns-rules: error: interrupted"),  # the message was empty
+        (ZeroDivisionError("boom"), 3, "pns-rules: error: internal error: ZeroDivisionError: boom"),
+        (EngineError("durable broke"), 3, "pns-rules: error: internal error in the rules engine"),
+    ],
+)
+def test_unexpected_failures_are_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    code: int,
+    message: str,
+) -> None:
+    from pns_rules import cli
+
+    monkeypatch.setattr(cli, "default_engine", lambda: _Failing(error))
+    assert cli.main(["suggest", "ataxia"]) == code
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [captured.err.strip()]
+    assert captured.err.startswith(message)
+    with pytest.raises(type(error)):
+        cli.main(["--debug", "suggest", "ataxia"])
