@@ -153,7 +153,8 @@ class DurableEvaluator:
         self._lock = threading.Lock()
         self._fired: list[str] = []
         self._counter = 0
-        self._first_sid = 1
+        self._first_sid = 1  # the first sid of the current host
+        self._clean_to = 0  # every sid up to this one is known to hold no state
         self._ruleset = f"pns_{id(self):x}"
         mentioned = {f for rule in kb.rules.values() for f in rule.findings}
         self._keys = {finding_id: fact_key(finding_id) for finding_id in sorted(mentioned)}
@@ -287,9 +288,12 @@ class DurableEvaluator:
 
     def held_states(self) -> list[str]:
         """Every ``sid`` of the current host, or of a part, that still holds state: always empty
-        between calls. (Checks each sid issued since the host was made: for tests.)"""
+        between calls. Checks the sids issued since the last clean check (for tests)."""
         with self._lock:
-            held = [str(n) for n in range(self._first_sid, self._counter + 1) if self._held(str(n))]
+            start = max(self._first_sid, self._clean_to + 1)
+            held = [str(n) for n in range(start, self._counter + 1) if self._held(str(n))]
+            if not held:
+                self._clean_to = self._counter
         for _, part in self._parts or ():
             held.extend(f"part:{sid}" for sid in part.held_states())
         return held

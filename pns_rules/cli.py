@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"pns-rules: error: {message} (see --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"pns-rules: error: {_one_line(message)} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,9 +222,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 def _error(message: str) -> None:
     """One line on stderr, whatever the message holds (a path with a newline, say)."""
-    line = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
-    sys.stderr.write(f"pns-rules: error: {line}\n")
+    sys.stderr.write(f"pns-rules: error: {_one_line(message)}\n")
     sys.stderr.flush()
+
+
+def _one_line(message: str) -> str:
+    """``message`` with control characters and line separators escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 def _silence_stdout() -> None:

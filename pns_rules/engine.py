@@ -10,7 +10,7 @@ from ._durable import DurableEvaluator
 from .errors import InputError
 from .knowledge import KnowledgeBase
 from .loader import load_rule_directory, shipped_rules_directory
-from .patient import Patient, check_age, check_sex, normalize_patient
+from .patient import Patient, check_age, check_sex, is_instance, normalize_patient
 from .results import Differential
 from .scoring import rank
 
@@ -73,19 +73,26 @@ class Engine:
         return frozenset(self._evaluator.fired(findings, age, sex))
 
     def _check_patient(self, patient: object) -> tuple[frozenset[str], float | None, str | None]:
-        if not isinstance(patient, Patient):
+        if not is_instance(patient, Patient):
             raise InputError("patient", patient, "a Patient, as made by Engine.patient()")
-        findings = patient.findings
         valid = "a set of this rule base's finding ids, as made by Engine.patient()"
-        if not isinstance(findings, set | frozenset):
+        try:
+            assert isinstance(patient, Patient)
+            findings, age, sex = patient.findings, patient.age, patient.sex
+            items = list(findings) if is_instance(findings, (set, frozenset)) else None
+        except MemoryError:
+            raise
+        except Exception:  # a Patient subclass whose attributes or iteration fail
+            raise InputError("patient", patient, "a Patient, as made by Engine.patient()") from None
+        if items is None:
             raise InputError("patient.findings", findings, valid)
         known = self._kb.findings
         ids = []
-        for finding in findings:
-            if not isinstance(finding, str) or str.__str__(finding) not in known:
+        for finding in items:
+            if not is_instance(finding, str) or str.__str__(finding) not in known:
                 raise InputError("patient.findings", finding, valid)
             ids.append(str.__str__(finding))
-        return frozenset(ids), check_age(patient.age), check_sex(patient.sex)
+        return frozenset(ids), check_age(age), check_sex(sex)
 
     def suggest(
         self,

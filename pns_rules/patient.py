@@ -20,6 +20,7 @@ __all__ = [
     "Patient",
     "check_age",
     "check_sex",
+    "is_instance",
     "normalize_patient",
 ]
 
@@ -43,6 +44,17 @@ class Patient:
     recognized: tuple[RecognizedFinding, ...] = ()
     unrecognized: tuple[UnrecognizedFinding, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+def is_instance(value: object, kind: type | tuple[type, ...]) -> bool:
+    """``isinstance`` for a caller's value: ``False`` where ``isinstance`` itself raises (an
+    object whose ``__class__`` property raises makes it do so)."""
+    try:
+        return isinstance(value, kind)
+    except MemoryError:
+        raise
+    except Exception:
+        return False
 
 
 def check_age(age: object) -> float | None:
@@ -82,9 +94,9 @@ def check_sex(sex: object) -> str | None:
     """
     if sex is None:
         return None
-    if isinstance(sex, str):
+    if is_instance(sex, str):
         # str methods called on the class, so a str subclass cannot change what is compared.
-        key = str.casefold(str.strip(sex))
+        key = str.casefold(str.strip(sex))  # type: ignore[arg-type]
         for known in SEXES:
             if key == known:
                 return known
@@ -137,7 +149,7 @@ def _terms(value: object, parameter: str) -> list[str]:
             raise InputError(
                 parameter, value, f"an iterable that can be read ({_exception(exc)})"
             ) from exc
-        if not isinstance(item, str):
+        if not is_instance(item, str):
             raise InputError(f"{parameter}[{position}]", item, f"a string: one of the {kind}")
         # A plain str copy: a subclass's own __hash__, __eq__ or methods never run past here.
         terms.append(str.__str__(item))
@@ -170,7 +182,7 @@ def normalize_patient(
     Raises :class:`InputError` for a bad argument and :class:`UnknownFindingError` for unknown terms
     (unless ``strict`` is false, when they are reported in ``Patient.unrecognized``).
     """
-    if not isinstance(strict, bool):
+    if not is_instance(strict, bool):
         raise InputError("strict", strict, "True or False")
     checked_age = check_age(age)
     checked_sex = check_sex(sex)

@@ -112,6 +112,24 @@ def test_str_subclasses_are_read_as_plain_strings() -> None:
         suggest(["ataxia"], sex=_LyingStr("robot"))
 
 
+class _SneakyClass:
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("no class")
+
+
+@pytest.mark.parametrize("where", ["findings", "sex", "strict", "patient"])
+def test_a_value_whose___class___raises_is_an_input_error(where: str, slice_engine: Engine) -> None:
+    # isinstance() itself raised (it reads __class__), and the RuntimeError escaped.
+    with pytest.raises(InputError):
+        if where == "patient":
+            slice_engine.fired_rules(_SneakyClass())  # type: ignore[arg-type]
+        elif where == "findings":
+            slice_engine.suggest([_SneakyClass()])  # type: ignore[list-item]
+        else:
+            slice_engine.suggest(["ataxia"], **{where: _SneakyClass()})  # type: ignore[arg-type]
+
+
 def test_many_copies_of_a_huge_term_are_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
     # 100,000 references to one 1 MB string took ~45 minutes: each was normalised again.
     import pns_rules.patient as patient
@@ -566,6 +584,12 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def test_an_error_naming_a_path_with_a_newline_stays_on_one_line() -> None:
     line = _one_line_error(_cli("suggest", "--rules", "/no/such\ndir", "ataxia"))
     assert "/no/such\\ndir" in line
+
+
+def test_an_argparse_error_quoting_a_newline_stays_on_one_line() -> None:
+    # argparse joins unrecognised arguments as they are.
+    line = _one_line_error(_cli("suggest", "ataxia", "--bogus", "a\nb"))
+    assert "--bogus a\\nb" in line
 
 
 def test_an_empty_rules_option_is_an_error_not_the_shipped_rules() -> None:
