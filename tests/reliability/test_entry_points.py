@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ from tests.strategies import (
     hostile_calls,
     hostile_sexes,
     patients,
+    raising_iterable,
     scalars,
     unicode_text,
 )
@@ -106,4 +108,24 @@ def test_bad_calls_leave_no_trace(patient: dict[str, Any], bad: list[dict[str, A
             ENGINE.suggest(**call)
     after = ENGINE.suggest(**patient)
     assert after == before == PRISTINE.suggest(**patient)
+    assert ENGINE._evaluator.held_states() == []
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(3), MemoryError()])
+def test_interrupts_and_memory_errors_from_the_callers_iterable_pass_through(
+    error: BaseException,
+) -> None:
+    with pytest.raises(type(error)):
+        suggest(raising_iterable(["ataxia"], 1, error))  # type: ignore[arg-type]
+
+
+def test_ten_thousand_symptoms() -> None:
+    names = sorted({n for f in KB.findings.values() for n in (f.id, f.label, *f.synonyms)})
+    terms = (names * (10_000 // len(names) + 1))[:10_000]
+    for strict in (True, False):
+        check_differential(KB, ENGINE.suggest(terms, age=50, sex="female", strict=strict), terms)
+    junk = [f"{name} {i}" for i, name in enumerate(terms)]
+    result = ENGINE.suggest(terms + junk, strict=False)
+    check_differential(KB, result, terms + junk)
+    assert len(result.unrecognized) == 10_000
     assert ENGINE._evaluator.held_states() == []
