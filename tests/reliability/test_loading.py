@@ -320,3 +320,45 @@ def test_damaged_rule_directories_load_fully_or_raise_a_rule_file_error(
     for age, sex in ((None, None), (30, "female"), (70, "male")):
         check_differential(kb, engine.suggest(names, age=age, sex=sex), names)
     assert engine._evaluator.held_states() == []
+
+
+def _huge(directory: Path) -> None:
+    with (directory / "huge.toml").open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)  # sparse: nothing is written
+
+
+def _unreadable(directory: Path) -> None:
+    (directory / "entries.toml").chmod(0)
+
+
+NAMED_CASES: list[tuple[str, Damage, str, str]] = [
+    ("missing directory", lambda d: _remove_tree(d), "", "E001: rule directory does not exist"),
+    ("a file over 16 MB", _huge, "huge.toml", "E003: file is 17,825,792 bytes"),
+    ("a binary file", _new_file("x.toml", bytes(range(256))), "x.toml", "E004"),
+    ("a syntax error", _insert("entries.toml", 0.5, b"\nweight = = 3\n"), "entries.toml", "E005"),
+]
+if hasattr(os, "geteuid") and os.geteuid() != 0:  # root reads anything
+    NAMED_CASES.append(("an unreadable file", _unreadable, "entries.toml", "Permission denied"))
+
+
+def _remove_tree(directory: Path) -> None:
+    for path in directory.iterdir():
+        path.unlink()
+    directory.rmdir()
+
+
+@pytest.mark.parametrize(
+    ("damage", "name", "message"),
+    [case[1:] for case in NAMED_CASES],
+    ids=[case[0] for case in NAMED_CASES],
+)
+def test_named_cases(workspace: Path, damage: Damage, name: str, message: str) -> None:
+    directory = workspace / f"named-{next(_RUNS)}"
+    directory.mkdir()
+    for file, data in FILES.items():
+        (directory / file).write_bytes(data)
+    damage(directory)
+    with pytest.raises(RuleFileError) as info:
+        Engine.from_directory(directory)
+    assert info.value.path == (str(directory / name) if name else str(directory))
+    assert message in str(info.value)
