@@ -4,6 +4,8 @@ check fails on an engine that breaks its invariant."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,29 @@ def test_each_check_fails_on_an_engine_that_breaks_it(
 ) -> None:
     with pytest.raises(AssertionError):
         check(broken(), max_examples=200)
+
+
+# -- the module itself ------------------------------------------------------------------------------
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_import_pns_rules_does_not_import_hypothesis() -> None:
+    result = _python(
+        "import sys, pns_rules, pns_rules.cli, pns_rules.check, pns_rules.consistency;"
+        "pns_rules.suggest(['ataxia']);"
+        "assert 'hypothesis' not in sys.modules, 'hypothesis imported'"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_testing_module_says_what_it_needs() -> None:
+    result = _python("import sys; sys.modules['hypothesis'] = None; import pns_rules.testing")
+    assert result.returncode != 0
+    assert 'pip install "pns-rules[testing]"' in result.stderr
