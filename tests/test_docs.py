@@ -12,11 +12,14 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from pns_rules.consistency import CODES
+from pns_rules.loader import load_rule_directory, shipped_rules_directory
+from pns_rules.vocabulary import normalize_term
 
 ROOT = Path(__file__).resolve().parents[1]
 CURATING = ROOT / "docs" / "curating.md"
@@ -93,6 +96,31 @@ def test_the_curating_walkthrough_runs(tmp_path: Path) -> None:
             assert result.returncode == int(argument), (command, output, result.stderr)
             if expected:
                 assert _pattern(expected).fullmatch(output), (command, output)
+
+
+def test_the_walkthrough_adds_what_the_shipped_rules_do_not_have() -> None:
+    kb = load_rule_directory(shipped_rules_directory())
+    clashes = []
+    for kind, path, block in _steps(CURATING.read_text(encoding="utf-8")):
+        if kind != "file" or not path.endswith(".toml"):
+            continue
+        data = tomllib.loads(block)
+        for entry_kind, table in (
+            ("finding", kb.findings),
+            ("syndrome", kb.syndromes),
+            ("rule", kb.rules),
+        ):
+            clashes += [
+                f"{entry_kind} {e['id']}" for e in data.get(entry_kind, []) if e["id"] in table
+            ]
+        for finding in data.get("finding", []):
+            for name in (finding["label"], *finding.get("synonyms", [])):
+                if normalize_term(name) in kb.suggestion_keys:
+                    clashes.append(f"finding name {name!r}")
+    assert not clashes, (
+        f"the shipped rules now have {', '.join(clashes)}: docs/curating.md must add something "
+        "they do not have (pick another syndrome for the walkthrough)"
+    )
 
 
 def test_every_check_code_is_documented() -> None:
