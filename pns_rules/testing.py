@@ -171,21 +171,28 @@ def _firing(draw: st.DrawFn, kb: KnowledgeBase) -> list[str]:
 
 
 @st.composite
-def _findings(draw: st.DrawFn, kb: KnowledgeBase, max_size: int) -> list[str]:
+def _findings(
+    draw: st.DrawFn, kb: KnowledgeBase, max_size: int, mapped: Sequence[str]
+) -> list[str]:
     ids = draw(st.lists(finding_ids(kb), max_size=max_size))
     complete_a_rule = draw(st.booleans())
     if complete_a_rule and kb.rules:
         ids = draw(_firing(kb)) + ids
-    return [draw(spellings(kb, finding_id)) for finding_id in ids]
+    names = [draw(spellings(kb, finding_id)) for finding_id in ids]
+    if mapped:
+        names += draw(st.lists(st.sampled_from(mapped), max_size=2))
+    return names
 
 
 def findings(kb: KnowledgeBase, *, max_size: int = 8) -> st.SearchStrategy[list[str]]:
     """Lists of findings as a user writes them (see :func:`spellings`).
 
     Up to ``max_size`` random findings that the rules use, half the time after the findings that
-    complete a random rule, so that rules of every syndrome fire.
+    complete a random rule, so that rules of every syndrome fire; and, when the rule base has an
+    HPO map, up to two of its more specific or retired HPO ids.
     """
-    return _findings(kb, max_size)
+    mapped = sorted({term.id for term in kb.terms.values() if term.id not in kb.findings})
+    return _findings(kb, max_size, mapped)
 
 
 def patients(kb: KnowledgeBase, *, max_findings: int = 8) -> st.SearchStrategy[PatientInput]:
