@@ -132,6 +132,20 @@ def _schema(f: RuleFile) -> int:
     return f.rule("bad-key", all=["pns:injected-one"], wieght=2)
 
 
+def _duplicate_id(f: RuleFile) -> int:
+    return f.rule("injected-base", all=["pns:injected-three"])
+
+
+def _name_of_two_findings(f: RuleFile) -> int:
+    return f.add(
+        "finding",
+        id="pns:injected-five",
+        label="Injected finding five",
+        kind="sign",
+        synonyms=["injected-finding-one"],
+    )
+
+
 def _unknown_finding(f: RuleFile) -> int:
     return f.rule("bad-ref", all=["Injected finding fifty"])
 
@@ -290,6 +304,8 @@ def _unnamed_cancer(f: RuleFile) -> int:
 
 DEFECTS = [
     ("E010", _schema),
+    ("E020", _duplicate_id),
+    ("E022", _name_of_two_findings),
     ("E021", _unknown_finding),
     ("E021", _unknown_syndrome),
     ("E030", _missing_citation),
