@@ -84,7 +84,7 @@ def test_implication_examples() -> None:
     two_of = rule(at_least=2, at_least_of=("a", "b", "c"))
     assert implies(both, either) and not implies(either, both)
     assert implies(both, two_of) and not implies(two_of, both)
-    # two of {a, b, c} always includes one of {a, c}... only if b alone cannot make up the pair
+    # any two of {a, b, c} include a or c; they need not include c
     assert implies(two_of, rule(any_of=("a", "c")))
     assert not implies(two_of, rule(any_of=("c",)))
     adult = rule(all_of=("a", "b"), age=AgeRange(min=18))
