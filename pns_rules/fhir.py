@@ -57,6 +57,7 @@ __all__ = [
     "FhirUnmapped",
     "age_on",
     "read_bundle",
+    "read_parts",
     "read_resources",
     "suggest_fhir",
 ]
@@ -232,22 +233,7 @@ def read_bundle(
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         found = data.get("resourceType") if isinstance(data, dict) else data
         raise FhirError("bundle", [f"expected a FHIR Bundle, got {_describe(found)}"])
-    _check_types(data.get("entry"), "entry", nested="resource")
-    model = _validate(Bundle, data, "bundle")
-    resources: list[tuple[Any, str | None]] = []
-    skipped: list[FhirIgnored] = []
-    for index, entry in enumerate(model.entry or ()):
-        resource = entry.resource
-        if resource is None:
-            skipped.append(FhirIgnored(f"entry[{index}]", "entry without a resource"))
-            continue
-        if entry.search is not None and entry.search.mode == "outcome":
-            skipped.append(
-                FhirIgnored(_key(resource, entry.fullUrl, index), "search outcome, not data")
-            )
-            continue
-        resources.append((resource, entry.fullUrl))
-    return _read(resources, skipped, _knowledge(engine), on)
+    return read_parts({"bundle": data}, engine=engine, on=on)
 
 
 def read_resources(
@@ -258,20 +244,37 @@ def read_resources(
 ) -> FhirRecord:
     """Read FHIR R4 resources (parsed JSON or ``fhir.resources`` models) as one patient's record.
 
-    See :func:`read_bundle` for the arguments and errors.
+    A Bundle among them stands for its entries. See :func:`read_bundle` for the arguments and
+    errors.
     """
     if isinstance(resources, str | bytes | Mapping):
         raise FhirError("resources", ["expected a list of FHIR resources (use read_bundle)"])
+    return read_parts(
+        {f"resources[{index}]": resource for index, resource in enumerate(resources)},
+        engine=engine,
+        on=on,
+    )
+
+
+def read_parts(
+    parts: Mapping[str, Any],
+    *,
+    engine: Engine | None = None,
+    on: date | None = None,
+) -> FhirRecord:
+    """Read named resources or Bundles (``None`` for none) as one patient's record.
+
+    This is how CDS Hooks prefetch is read: ``{"prefetch.patient": {...}, "prefetch.conditions":
+    {...Bundle...}}``. The names locate problems in :class:`FhirError` messages.
+    """
     items: list[tuple[Any, str | None]] = []
-    for index, resource in enumerate(resources):
-        data = _as_json(resource, f"resources[{index}]")
-        where = f"resources[{index}]"
-        if not isinstance(data, dict):
-            raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
-        _check_types([data], "resources", start=index)
-        model_class = get_fhir_model_class(str(data["resourceType"]))
-        items.append((_validate(model_class, data, where), None))
-    return _read(items, [], _knowledge(engine), on)
+    skipped: list[FhirIgnored] = []
+    for name, value in parts.items():
+        if value is not None:
+            found, ignored = _collect(_as_json(value, name), name)
+            items += found
+            skipped += ignored
+    return _read(items, skipped, _knowledge(engine), on)
 
 
 def suggest_fhir(
@@ -408,7 +411,7 @@ def _read(
     patient_keys = {_key(r, url, 0) for r, url in patients}
     if len(patient_keys) > 1:
         raise FhirError(
-            "bundle",
+            "record",
             [
                 f"holds {len(patient_keys)} patients ({', '.join(sorted(patient_keys))}); "
                 "pass one patient's record"
@@ -696,22 +699,41 @@ def _as_json(value: Any, parameter: str) -> Any:
     return value
 
 
-def _check_types(entries: Any, where: str, nested: str | None = None, start: int = 0) -> None:
-    """Refuse resources of unknown types up front (``fhir.resources`` fails on them obscurely)."""
-    if not isinstance(entries, list):
-        return
-    for index, entry in enumerate(entries, start):
-        resource = entry.get(nested) if nested and isinstance(entry, dict) else entry
-        if not isinstance(resource, dict):
-            continue
-        kind = resource.get("resourceType")
-        location = f"{where}[{index}]" + (f".{nested}" if nested else "")
-        if not isinstance(kind, str):
-            raise FhirError(where, [f"{location}: resourceType is missing"])
-        try:
-            get_fhir_model_class(kind)
-        except ValueError:
-            raise FhirError(where, [f"{location}: unknown resourceType {kind[:40]!r}"]) from None
+def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored]]:
+    """Validated resources (with their fullUrl) from one resource or Bundle, and skipped entries."""
+    if not isinstance(data, dict):
+        raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
+    _check_type(data, "(top level)", where)
+    if data["resourceType"] != "Bundle":
+        return [(_validate(get_fhir_model_class(data["resourceType"]), data, where), None)], []
+    entries = data.get("entry")
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            _check_type(entry["resource"], f"entry[{index}].resource", where)
+    bundle = _validate(Bundle, data, where)
+    items: list[tuple[Any, str | None]] = []
+    skipped: list[FhirIgnored] = []
+    for index, entry in enumerate(bundle.entry or ()):
+        resource = entry.resource
+        if resource is None:
+            skipped.append(FhirIgnored(f"{where}.entry[{index}]", "entry without a resource"))
+        elif entry.search is not None and entry.search.mode == "outcome":
+            key = _key(resource, entry.fullUrl, index)
+            skipped.append(FhirIgnored(key, "search outcome, not data"))
+        else:
+            items.append((resource, entry.fullUrl))
+    return items, skipped
+
+
+def _check_type(resource: dict[str, Any], location: str, where: str) -> None:
+    """Refuse unknown resource types up front (``fhir.resources`` fails on them obscurely)."""
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
+        raise FhirError(where, [f"{location}: resourceType is missing"])
+    try:
+        get_fhir_model_class(kind)
+    except ValueError:
+        raise FhirError(where, [f"{location}: unknown resourceType {kind[:40]!r}"]) from None
 
 
 def _validate(model_class: Any, data: dict[str, Any], parameter: str) -> Any:
