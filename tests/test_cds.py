@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import uuid
@@ -224,3 +225,8 @@ def test_null_prefetch_keys_mean_no_data() -> None:
     assert record.age is None and record.antibodies == ()
     assert record.findings == ("HP:0001251", "HP:0000639")
     assert set(PREFETCH) == {"patient", "conditions", "observations"}
+
+
+def test_the_example_request_in_tests_data_is_current() -> None:
+    path = EHR_RULES.parent / "cds" / "patient-view-cerebellar-woman.json"
+    assert json.loads(path.read_text()) == patient_view("cerebellar-woman")
