@@ -500,3 +500,15 @@ def test_every_resource_lands_in_exactly_one_place(items: list[dict[str, Any]]) 
     }
     assert not used & withdrawn
     assert all(ENGINE.knowledge_base.findings[u.finding].kind == u.kind for u in record.used)
+
+
+def test_every_shipped_snomed_code_maps_to_its_finding() -> None:
+    """Holds for any rule base: a Condition coded with a finding's SNOMED CT code reads as it."""
+    shipped = Engine.shipped()
+    coded = [f for f in shipped.knowledge_base.findings.values() if f.snomed]
+    codes = [f.snomed for f in coded]
+    assert len(codes) == len(set(codes)), "two findings share a SNOMED CT code"
+    for finding in coded:
+        assert finding.snomed is not None
+        record = read(condition(sct(finding.snomed)), engine=shipped)
+        assert [u.finding for u in record.used] == [finding.id]
