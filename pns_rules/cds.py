@@ -200,7 +200,9 @@ def cards(differential: Differential, record: FhirRecord | None = None) -> list[
     top = shown[0]
     summary = f"Possible paraneoplastic syndrome: {top.name} ({top.level})"
     if cancers:
-        summary += f"; consider screening for {cancers[0].name}"
+        # the cancer clause is dropped rather than cut when it does not fit
+        with_cancer = f"{summary}; consider screening for {cancers[0].name}"
+        summary = with_cancer if len(with_cancer) <= MAX_SUMMARY else summary
     rule_base = differential.rule_base
     return [
         {

@@ -230,3 +230,18 @@ def test_null_prefetch_keys_mean_no_data() -> None:
 def test_the_example_request_in_tests_data_is_current() -> None:
     path = EHR_RULES.parent / "cds" / "patient-view-cerebellar-woman.json"
     assert json.loads(path.read_text()) == patient_view("cerebellar-woman")
+
+
+def test_a_cancer_clause_that_does_not_fit_is_dropped_not_cut(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(EHR_RULES, rules)
+    path = rules / "syndromes.toml"
+    name = "Paraneoplastic cerebellar degeneration (rapidly progressive cerebellar syndrome)"
+    path.write_text(
+        path.read_text().replace(
+            'name = "Paraneoplastic cerebellar degeneration"', f'name = "{name}"'
+        )
+    )
+    engine = Engine.from_directory(rules)
+    (card,) = cards(engine.suggest(["ataxia", "nystagmus"], antibodies=["Yo"], sex="female"))
+    assert card["summary"] == f"Possible paraneoplastic syndrome: {name} (high)"
