@@ -298,6 +298,8 @@ def age_on(birth: date | str, on: date) -> tuple[float | None, str | None]:
     after ``on`` or an age over 120 gives ``None`` and a note.
     """
     note = None
+    if isinstance(birth, str) and birth.count("-") == 2:
+        birth = date.fromisoformat(birth)
     if isinstance(birth, str):
         parts = birth.split("-")
         year = int(parts[0])

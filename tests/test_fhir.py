@@ -364,6 +364,7 @@ def test_resources_about_another_patient_are_ignored() -> None:
         (date(2000, 2, 29), date(2001, 2, 28), 1.0),
         (date(2026, 11, 20), date(2026, 11, 20), 0.0),
         ("1962", date(2026, 11, 20), 63.887),
+        ("2000-06-15", date(2018, 6, 15), 18.0),
     ],
 )
 def test_age_on(birth: date | str, on: date, age: float) -> None:
