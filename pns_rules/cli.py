@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import check
+from . import check, cli_serve
 from .engine import Engine, default_engine
 from .errors import PnsRulesError
 from .results import Differential
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     suggest.set_defaults(handler=_suggest)
     check.add_parser(commands)
+    cli_serve.add_parser(commands)
     return parser
 
 
