@@ -128,6 +128,50 @@ def test_nonspecific_findings_never_reach_a_high_level() -> None:
             assert suggest(findings, age=age).top_level in (None, "low"), findings
 
 
+NONSPECIFIC = [
+    "fatigue",
+    "fever",
+    "weight loss",
+    "anemia",
+    "headache",
+    "nausea",
+    "vomiting",
+    "night sweats",
+    "anxiety",
+    "depression",
+    "insomnia",
+    "myalgia",
+    "arthralgia",
+    "cough",
+    "dyspnea",
+    "constipation",
+    "abdominal pain",
+    "diarrhea",
+    "pruritus",
+    "hypertension",
+    "edema",
+    "confusion",
+    "muscle weakness",
+    "numbness",
+    "blurred vision",
+]
+
+
+@pytest.mark.parametrize("finding", NONSPECIFIC)
+def test_a_nonspecific_finding_alone_stays_below_intermediate(finding: str) -> None:
+    for age in (25, 70):
+        for sex in (None, "female", "male"):
+            result = suggest([finding], age=age, sex=sex)
+            assert all(s.score < 4 for s in result.syndromes), (finding, age, sex)
+
+
+def test_a_young_adult_with_only_nonspecific_findings_gets_no_high_candidate() -> None:
+    for sex in (None, "female", "male"):
+        result = suggest(NONSPECIFIC, age=25, sex=sex)
+        assert result.top_level != "high", sex
+        assert all(c.level != "high" for c in result.cancers), sex
+
+
 def test_generated_page_is_up_to_date() -> None:
     spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts" / "generate_kb_docs.py")
     assert spec is not None and spec.loader is not None
