@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from . import check, cli_serve
 from .engine import Engine, default_engine
 from .errors import EngineError, PnsRulesError, RuleFileError, _short_repr
 from .results import Differential
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
     )
     suggest.set_defaults(handler=_suggest)
+    check.add_parser(commands)
+    cli_serve.add_parser(commands)
     return parser
 
 
@@ -151,6 +154,15 @@ def format_differential(result: Differential) -> str:
             lines.append(
                 f"       why: {evidence.description or evidence.rule} "
                 f"(+{evidence.weight}{counted}) [{matched}{extra}] {evidence.citation}"
+            )
+        if syndrome.pns_care is not None:
+            care = syndrome.pns_care
+            lines.append(
+                f"       PNS-Care ({care.citation}): phenotype {care.phenotype_points} + antibody "
+                f"{care.antibody_points} = {care.points_before_screening} before screening; "
+                f"{care.if_consistent_cancer_found} ({care.level_if_consistent_cancer_found}) if a "
+                f"consistent cancer is found, {care.if_no_cancer_found_yet} "
+                f"({care.level_if_no_cancer_found_yet}) if none is found within 2 years"
             )
         if syndrome.look_for:
             shown = ", ".join(s.label for s in syndrome.look_for[:LOOK_FOR_SHOWN])

@@ -31,6 +31,7 @@ from .knowledge import (
     CancerLink,
     Finding,
     KnowledgeBase,
+    PnsCareScale,
     Rule,
     Scoring,
     Screening,
@@ -39,7 +40,14 @@ from .knowledge import (
 )
 from .vocabulary import normalize_term
 
-__all__ = ["Problem", "load_rule_directory", "shipped_rules_directory"]
+__all__ = [
+    "LoadReport",
+    "Problem",
+    "collect_problems",
+    "inspect_rule_directory",
+    "load_rule_directory",
+    "shipped_rules_directory",
+]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ALTERNATIVES = 200
@@ -56,6 +64,7 @@ _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HPO_ID_RE = re.compile(r"^HP:\d{7}$")
 _ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
+_CITATION_KEYS = ("citation", "citations")
 
 
 @attrs.frozen
@@ -72,6 +81,26 @@ class Problem:
         location = self.path if self.line is None else f"{self.path}:{self.line}"
         where = f" [{self.entry}]" if self.entry else ""
         return f"{location}: {self.code}:{where} {self.message}"
+
+    @property
+    def severity(self) -> str:
+        """``"warning"`` for codes starting with ``W``, else ``"error"``."""
+        return "warning" if self.code.startswith("W") else "error"
+
+
+@attrs.frozen
+class LoadReport:
+    """What loading a rule directory found, without raising (see :func:`inspect_rule_directory`).
+
+    ``knowledge_base`` holds every entry that is valid on its own, even when ``problems`` is not
+    empty (then it is partial: never evaluate patients with it), or ``None`` when the directory or
+    its manifest could not be read. ``locations`` maps ``(kind, id)`` (kind ``"finding"``,
+    ``"cancer"``, ``"syndrome"`` or ``"rule"``) to the file and line of that entry's header.
+    """
+
+    knowledge_base: KnowledgeBase | None
+    problems: tuple[Problem, ...]
+    locations: Mapping[tuple[str, str], tuple[str, int | None]]
 
 
 class _Invalid(Exception):
@@ -115,9 +144,16 @@ def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
 
 def collect_problems(directory: str | os.PathLike[str]) -> list[Problem]:
     """Every problem in ``directory``, without raising (used by ``pns-rules check``)."""
+    return list(inspect_rule_directory(directory).problems)
+
+
+def inspect_rule_directory(directory: str | os.PathLike[str]) -> LoadReport:
+    """Load ``directory`` as far as it goes and report every problem, without raising."""
     builder = _Builder(_path_text(directory))
-    builder.build()
-    return list(builder.problems)
+    kb = builder.build()
+    return LoadReport(
+        knowledge_base=kb, problems=tuple(builder.problems), locations=dict(builder.where)
+    )
 
 
 def _path_text(directory: object) -> str:
@@ -160,6 +196,7 @@ class _Builder:
         self.terms: dict[str, Term] = {}
         self.term_owner: dict[str, tuple[str, str, int | None]] = {}
         self.display: dict[str, str] = {}
+        self.pns_care: PnsCareScale | None = None
 
     # -- reporting -------------------------------------------------------------------------
     def problem(
@@ -243,6 +280,7 @@ class _Builder:
             terms=self.terms,
             hpo_release=hpo_release,
             suggestion_keys=dict(sorted(self.display.items())),
+            pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
         )
 
@@ -338,7 +376,9 @@ class _Builder:
     def _manifest(self, source: _SourceFile) -> tuple[str, str, Scoring] | None:
         data = source.data
         try:
-            _keys(data, required={"name", "version", "scoring"}, optional={"description"})
+            _keys(
+                data, required={"name", "version", "scoring"}, optional={"description", "pns_care"}
+            )
             name = _string(data, "name")
             version = _string(data, "version")
             scoring_data = data["scoring"]
@@ -361,6 +401,12 @@ class _Builder:
         except _Invalid as exc:
             self.problem(source.path, None, None, exc.code, exc.message)
             return None
+        try:
+            pns_care = _pns_care(data["pns_care"]) if "pns_care" in data else None
+        except _Invalid as exc:
+            self.problem(source.path, None, "pns_care", exc.code, exc.message)
+            return None
+        self.pns_care = pns_care
         return name, version, Scoring(high=high, intermediate=intermediate, strength=factors)
 
     def _check_top_level(self, source: _SourceFile) -> None:
@@ -480,7 +526,7 @@ class _Builder:
         _keys(
             entry,
             required={"id", "name", "category", "citations", "cancers"},
-            optional={"description"},
+            optional={"description", "pns_care_phenotype"},
         )
         syndrome_id = _slug(entry, "id")
         citations = _strings(entry, "citations", required=True)
@@ -522,6 +568,11 @@ class _Builder:
             citations=citations,
             cancers=tuple(links),
             description=_string(entry, "description") if "description" in entry else "",
+            pns_care_phenotype=(
+                _choice(entry, "pns_care_phenotype", ("high", "intermediate"))
+                if "pns_care_phenotype" in entry
+                else None
+            ),
         )
 
     def _rule(self, entry: dict[str, Any]) -> Rule:
@@ -817,7 +868,9 @@ def _keys(
 ) -> None:
     missing = sorted(required - entry.keys())
     if missing:
-        raise _Invalid("E010", f"missing required key(s): {', '.join(prefix + m for m in missing)}")
+        # A missing citation is a citation problem (E030) before it is a schema one.
+        code = "E030" if all(m in _CITATION_KEYS for m in missing) else "E010"
+        raise _Invalid(code, f"missing required key(s): {', '.join(prefix + m for m in missing)}")
     unknown = sorted(entry.keys() - required - optional)
     if unknown:
         allowed = ", ".join(prefix + k for k in sorted(required | optional))
@@ -900,6 +953,37 @@ def _age(value: Any) -> AgeRange:
     if low is not None and high is not None and low >= high:
         raise _Invalid("E014", f"age range is empty or inverted: min {low:g} >= below {high:g}")
     return AgeRange(min=low, below=high)
+
+
+def _pns_care(value: Any) -> PnsCareScale:
+    if not isinstance(value, dict):
+        raise _Invalid("E011", "`pns_care` must be a table")
+    ints = ("cancer_found", "cancer_not_found_under_2_years", "definite", "probable", "possible")
+    _keys(
+        value,
+        required={"citation", "phenotype", "antibody", *ints},
+        optional=set(),
+        prefix="pns_care.",
+    )
+    points: dict[str, dict[str, int]] = {}
+    for key, levels in (
+        ("phenotype", ("high", "intermediate")),
+        ("antibody", ("high", "intermediate", "low")),
+    ):
+        table = value[key]
+        if not isinstance(table, dict):
+            raise _Invalid("E011", f"`pns_care.{key}` must be a table")
+        _keys(table, required=set(levels), optional=set(), prefix=f"pns_care.{key}.")
+        points[key] = {level: int(_number(table, level, f"pns_care.{key}.")) for level in levels}
+    numbers = {key: int(_number(value, key, "pns_care.")) for key in ints}
+    if not numbers["possible"] < numbers["probable"] < numbers["definite"]:
+        raise _Invalid("E014", "pns_care levels must satisfy possible < probable < definite")
+    return PnsCareScale(
+        citation=_citation(value, "citation", "pns_care."),
+        phenotype=points["phenotype"],
+        antibody=points["antibody"],
+        **numbers,
+    )
 
 
 def _hint(name: str, known: Mapping[str, Any]) -> str:
