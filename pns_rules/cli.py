@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from . import check, cli_serve
 from .engine import Engine, default_engine
-from .errors import EngineError, PnsRulesError, RuleFileError, _short_repr
+from .errors import EngineError, PnsRulesError, RuleFileError, _one_line, _short_repr
 from .results import Differential
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_RULES", "format_differential", "main"]
@@ -24,8 +23,6 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
-# Characters that would break an error message over several lines (or hide part of it).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -236,11 +233,6 @@ def _error(message: str) -> None:
     """One line on stderr, whatever the message holds (a path with a newline, say)."""
     sys.stderr.write(f"pns-rules: error: {_one_line(message)}\n")
     sys.stderr.flush()
-
-
-def _one_line(message: str) -> str:
-    """``message`` with control characters and line separators escaped."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 def _silence_stdout() -> None:

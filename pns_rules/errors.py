@@ -7,6 +7,7 @@ each carries the offending value and what would have been valid.
 from __future__ import annotations
 
 import pickle
+import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,7 +22,15 @@ __all__ = [
 
 
 class PnsRulesError(Exception):
-    """Base class of every error pns-rules raises on purpose."""
+    """Base class of every error pns-rules raises on purpose.
+
+    Every subclass pickles with its attributes (the default would call ``cls(message)``, which
+    fails for errors built from fields), so it crosses process boundaries intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: _picklable(v) if k == "value" else v for k, v in self.__dict__.items()}
+        return (_rebuild, (self.__class__, self.args), state)
 
 
 class InputError(PnsRulesError, ValueError):
@@ -36,11 +45,6 @@ class InputError(PnsRulesError, ValueError):
         self.value = value
         self.valid = valid
         super().__init__(f"{parameter}={_short_repr(value)} is not valid: {valid}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The default would call ``InputError(message)``; rebuild from the fields instead, so the
-        # error crosses process boundaries (a process pool) intact.
-        return _reduce(self, (self.parameter, _picklable(self.value), self.valid))
 
 
 class UnknownFindingError(InputError):
@@ -76,9 +80,6 @@ class UnknownFindingError(InputError):
         self.valid = valid
         self.args = (f"{parameter}: {valid}",)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _reduce(self, (self.unknown, self.parameter, self.positions))
-
 
 class RuleFileError(PnsRulesError, ValueError):
     """A rule directory or file is missing, unreadable or invalid.
@@ -103,10 +104,6 @@ class RuleFileError(PnsRulesError, ValueError):
         location = path if line is None else f"{path}:{line}"
         where = f" [{entry}]" if entry else ""
         super().__init__(f"{location}{where}: {message}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # ``problems`` (set by the loader) travels in the instance dict.
-        return _reduce(self, (self.path, self.message), {"entry": self.entry, "line": self.line})
 
 
 class EngineError(PnsRulesError, RuntimeError):
@@ -153,6 +150,15 @@ def _short_repr(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Characters that would break a message over several lines (or hide part of it).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(message: str) -> str:
+    """``message`` with control characters and line separators escaped, for one-line output."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
+
+
 def _type_name(value: object) -> str:
     try:
         return f"<{type(value).__qualname__} object>"
@@ -169,18 +175,10 @@ def _picklable(value: object) -> object:
     return value
 
 
-def _reduce(
-    error: BaseException, init: tuple[Any, ...], keywords: dict[str, Any] | None = None
-) -> tuple[Any, ...]:
-    """``__reduce__`` for an error whose ``__init__`` does not take its message."""
-    state = {k: _picklable(v) if k == "value" else v for k, v in error.__dict__.items()}
-    return (_rebuild, (error.__class__, init, keywords or {}, error.args), state)
-
-
-def _rebuild(
-    cls: type[BaseException], init: tuple[Any, ...], keywords: dict[str, Any], args: tuple[Any, ...]
-) -> BaseException:
-    error = cls(*init, **keywords)
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An error of ``cls`` with ``args``, without calling its ``__init__``; pickle then restores
+    its attributes."""
+    error = cls.__new__(cls)
     error.args = args
     return error
 

@@ -194,6 +194,18 @@ def test_errors_survive_pickling(error: Exception) -> None:
         assert getattr(copy, name, None) == getattr(error, name, None)
 
 
+def test_errors_of_other_signatures_survive_pickling() -> None:
+    fhir = pytest.importorskip("pns_rules.fhir")
+    error = fhir.FhirError("bundle", ["entry[0]: not a resource", "entry[1]: no code"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is fhir.FhirError
+    assert (copy.parameter, copy.problems, str(copy)) == (
+        error.parameter,
+        error.problems,
+        str(error),
+    )
+
+
 def _suggest_unknown(term: str) -> object:
     return suggest([term])
 
@@ -586,14 +598,25 @@ def test_an_error_naming_a_path_with_a_newline_stays_on_one_line() -> None:
     assert "/no/such\\ndir" in line
 
 
+def test_check_reports_a_path_with_a_newline_on_one_line_per_problem() -> None:
+    # pns-rules check promises one line per problem; the path's newline split it.
+    result = _cli("check", "/no/such\ndir")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    assert lines[0].startswith("/no/such\\ndir: E001")
+    assert lines[1].startswith("pns-rules check: failed")
+
+
 def test_an_argparse_error_quoting_a_newline_stays_on_one_line() -> None:
     # argparse joins unrecognised arguments as they are.
     line = _one_line_error(_cli("suggest", "ataxia", "--bogus", "a\nb"))
     assert "--bogus a\\nb" in line
 
 
-def test_an_empty_rules_option_is_an_error_not_the_shipped_rules() -> None:
-    result = _cli("suggest", "--rules", "", "ataxia")
+@pytest.mark.parametrize("command", ["suggest", "serve"])
+def test_an_empty_rules_option_is_an_error_not_the_shipped_rules(command: str) -> None:
+    result = _cli(command, "--rules", "", *(["ataxia"] if command == "suggest" else []))
     assert "empty path" in _one_line_error(result)
     assert result.returncode == 1
 

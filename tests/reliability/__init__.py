@@ -19,13 +19,13 @@ if PROFILE not in ("ci", "long"):
 
 #: examples per test in each profile
 _EXAMPLES = {
-    "ci": {"entry": 150, "state": 25, "loading": 60, "cli": 100, "threads": 6},
+    "ci": {"entry": 300, "state": 30, "loading": 100, "cli": 200, "threads": 6},
     "long": {
         "entry": 100_000,
-        "state": 10_000,
+        "state": 20_000,
         "loading": 100_000,
         "cli": 100_000,
-        "threads": 2_000,
+        "threads": 4_000,
     },
 }
 
