@@ -125,12 +125,13 @@ def test_the_command_line_exits_cleanly(rule_paths: list[str], data: st.DataObje
     stdout, stderr = out.getvalue(), err.getvalue()
     assert "Traceback" not in stderr
     command = argv[0] if argv else ""
-    helped = "-h" in argv or "--help" in argv
+    options = argv[: argv.index("--")] if "--" in argv else argv  # after "--", all positional
+    helped = "-h" in options or "--help" in options
     if code == 0:
         assert stderr == ""
         if helped:
             return
-        if command == "suggest" and "--json" in argv:
+        if command == "suggest" and "--json" in options:
             assert json.loads(stdout)["notice"] == NOTICE
         elif command == "suggest":
             assert NOTICE in stdout
