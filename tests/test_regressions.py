@@ -144,6 +144,30 @@ def test_many_copies_of_a_huge_term_are_looked_up_once(monkeypatch: pytest.Monke
     assert calls == ["ataxia"]  # the huge term is too long to be a name: never normalised
 
 
+class _CountingDict(dict):  # type: ignore[type-arg]
+    lookups = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        type(self).lookups += 1
+        return super().get(key, default)
+
+
+def test_taking_antibody_wrappers_off_a_hostile_term_is_bounded() -> None:
+    # "x" and a thousand "+" took 1.2 s (a new name for each "+" taken off, each round over all
+    # of them): 100,000 such terms would have taken a day and a half.
+    import attrs
+
+    from pns_rules.patient import antibody_term
+    from pns_rules.vocabulary import normalize_term
+
+    kb = Engine.shipped().knowledge_base
+    counting = attrs.evolve(kb, terms=_CountingDict(kb.terms))
+    assert antibody_term(counting, normalize_term("x" + "+" * 1000)) is None
+    assert _CountingDict.lookups <= 20
+    for name in ("anti-Yo antibody IgG positive", "P/Q-type VGCC antibodies", "Hu Ab"):
+        assert antibody_term(kb, normalize_term(name)) is not None
+
+
 def test_unknown_antibodies_are_reported_where_they_were_given() -> None:
     with pytest.raises(UnknownFindingError) as info:
         suggest(["ataxia"], antibodies=["anti-Yo", "anti-Nonsense"])
