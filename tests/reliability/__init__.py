@@ -25,7 +25,7 @@ _EXAMPLES = {
         "state": 20_000,
         "loading": 100_000,
         "cli": 100_000,
-        "threads": 4_000,
+        "threads": 8_000,
     },
 }
 
