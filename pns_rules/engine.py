@@ -11,7 +11,7 @@ from .knowledge import KnowledgeBase
 from .loader import load_rule_directory, shipped_rules_directory
 from .patient import Patient, normalize_patient
 from .results import Differential
-from .scoring import rank
+from .scoring import Scorer
 
 __all__ = ["Engine", "default_engine", "suggest"]
 
@@ -27,6 +27,7 @@ class Engine:
     def __init__(self, knowledge_base: KnowledgeBase) -> None:
         self._kb = knowledge_base
         self._evaluator = DurableEvaluator(knowledge_base)
+        self._scorer = Scorer(knowledge_base)
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> Engine:
@@ -87,7 +88,7 @@ class Engine:
         """
         patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
         fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
-        return rank(self._kb, patient, fired)
+        return self._scorer.rank(patient, fired)
 
 
 _default: Engine | None = None

@@ -10,10 +10,15 @@
 
 Every score is a sum or maximum of non-negative terms over fired rules, and rules only ever ask for
 findings to be present, so adding a finding never lowers any score.
+
+:class:`Scorer` precomputes, once per rule base, everything about rules, syndromes and cancers
+that does not depend on the patient (sort keys, condition texts, finding sets, the cancer reasons
+of rules' extra points), so that ranking a patient only does the work that depends on the patient.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from .knowledge import CancerLink, KnowledgeBase, Rule
@@ -30,85 +35,338 @@ from .results import (
     SyndromeCandidate,
 )
 
-__all__ = ["cancer_score", "rank"]
+__all__ = ["Scorer", "cancer_score", "rank"]
 
 
-def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
-    """The differential for ``patient`` given the ids of the rules that fired."""
-    rules_by_syndrome: dict[str, list[Rule]] = {}
-    for rule_id in sorted(set(fired)):
-        rule = kb.rules[rule_id]
-        rules_by_syndrome.setdefault(rule.syndrome, []).append(rule)
-    given_for = _given_terms(patient)
-    syndromes = [
-        _syndrome(kb, patient, syndrome_id, rules, given_for)
-        for syndrome_id, rules in rules_by_syndrome.items()
-    ]
-    syndromes.sort(key=lambda s: (-s.score, s.id))
-    cancers = _cancers(kb, patient, syndromes, rules_by_syndrome)
-    return Differential(
-        categories=_categories(kb, syndromes),
-        syndromes=tuple(syndromes),
-        cancers=cancers,
-        findings=patient.recognized,
-        unrecognized=patient.unrecognized,
-        age=patient.age,
-        sex=patient.sex,
-        rule_base=RuleBaseInfo(name=kb.name, version=kb.version, hpo_release=kb.hpo_release),
-        notes=patient.notes,
+class _RuleInfo:
+    """What scoring needs of one rule, computed once."""
+
+    __slots__ = (
+        "age",
+        "boosts",
+        "citation",
+        "conditions",
+        "description",
+        "findings",
+        "id",
+        "item",
+        "sex",
+        "syndrome",
+        "weight",
     )
+
+    def __init__(self, kb: KnowledgeBase, rule: Rule) -> None:
+        self.id = rule.id
+        self.syndrome = rule.syndrome
+        self.item = rule.item
+        self.weight = rule.weight
+        self.findings = rule.findings
+        self.age = rule.age
+        self.sex = rule.sex
+        self.description = rule.description
+        self.citation = rule.citation
+        self.conditions = _conditions(rule)
+        #: (sex of the cancer or None, the reason), in the order the rule lists its cancers
+        self.boosts = tuple(
+            (
+                kb.cancers[cancer_id].sex,
+                cancer_id,
+                CancerReason(
+                    syndrome=rule.syndrome, points=points, citation=rule.citation, rule=rule.id
+                ),
+            )
+            for cancer_id, points in rule.cancer_boosts
+        )
+
+
+class _LinkInfo:
+    """One syndrome-cancer association, computed once."""
+
+    __slots__ = ("age", "cancer", "citation", "factor", "sex", "strength")
+
+    def __init__(self, kb: KnowledgeBase, link: CancerLink) -> None:
+        self.cancer = link.cancer
+        self.sex = kb.cancers[link.cancer].sex
+        self.strength = link.strength
+        self.citation = link.citation
+        self.factor = kb.scoring.strength[link.strength]
+        self.age = link.age
+
+    def applies(self, age: float | None, sex: str | None) -> bool:
+        if self.sex is not None and sex is not None and self.sex != sex:
+            return False
+        return not (self.age is not None and age is not None and not self.age.contains(age))
+
+
+class Scorer:
+    """Ranks patients against one rule base; build it once per rule base, then call :meth:`rank`.
+
+    Thread-safe: it holds only precomputed data that it never changes, and a small memo of the
+    level of each score seen (a dict written whole entries at a time).
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._rules = {rule_id: _RuleInfo(kb, rule) for rule_id, rule in kb.rules.items()}
+        self._links = {
+            s.id: tuple(_LinkInfo(kb, link) for link in s.cancers) for s in kb.syndromes.values()
+        }
+        #: rule infos per syndrome, in file order (for what to look for next)
+        self._by_syndrome = {
+            syndrome_id: tuple(self._rules[r] for r in rule_ids)
+            for syndrome_id, rule_ids in kb.rules_by_syndrome.items()
+        }
+        self._labels = {f.id: f.label for f in kb.findings.values()}
+        self._kinds = {f.id: f.kind for f in kb.findings.values()}
+        self._label_keys = {f.id: f.label.casefold() for f in kb.findings.values()}
+        self._rule_base = RuleBaseInfo(name=kb.name, version=kb.version, hpo_release=kb.hpo_release)
+        self._levels: dict[float, str] = {}
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The rule base this scorer ranks against."""
+        return self._kb
+
+    def level(self, score: float) -> str:
+        """The level of ``score`` (as :meth:`~pns_rules.knowledge.Scoring.level`), memoised."""
+        level = self._levels.get(score)
+        if level is None:
+            level = self._kb.scoring.level(score)
+            if len(self._levels) < 4096:
+                self._levels[score] = level
+        return level
+
+    def rank(self, patient: Patient, fired: Iterable[str]) -> Differential:
+        """The differential for ``patient`` given the ids of the rules that fired."""
+        rules = self._rules
+        by_syndrome: dict[str, list[_RuleInfo]] = {}
+        for rule_id in sorted(set(fired)):
+            info = rules[rule_id]
+            group = by_syndrome.get(info.syndrome)
+            if group is None:
+                by_syndrome[info.syndrome] = [info]
+            else:
+                group.append(info)
+        age = patient.age
+        sex = patient.sex
+        if by_syndrome:
+            given_for = _given_terms(patient)
+            syndromes = [
+                self._syndrome(patient, syndrome_id, infos, given_for)
+                for syndrome_id, infos in by_syndrome.items()
+            ]
+            if len(syndromes) > 1:
+                syndromes.sort(key=_score_then_id)
+            cancers = self._cancers(age, sex, syndromes, by_syndrome)
+            categories = self._categories(syndromes)
+        else:
+            syndromes, cancers, categories = [], (), ()
+        return Differential(
+            categories=categories,
+            syndromes=tuple(syndromes),
+            cancers=cancers,
+            findings=patient.recognized,
+            unrecognized=patient.unrecognized,
+            age=age,
+            sex=sex,
+            rule_base=self._rule_base,
+            notes=patient.notes,
+        )
+
+    def _syndrome(
+        self,
+        patient: Patient,
+        syndrome_id: str,
+        infos: list[_RuleInfo],
+        given_for: dict[str, tuple[str, ...]],
+    ) -> SyndromeCandidate:
+        syndrome = self._kb.syndromes[syndrome_id]
+        present = patient.findings
+        labels = self._labels
+        best: dict[str, _RuleInfo] = {}
+        for info in infos:
+            current = best.get(info.item)
+            if current is None or info.weight > current.weight:
+                best[info.item] = info
+        score = float(sum(info.weight for info in best.values()))
+        ordered = infos if len(infos) == 1 else sorted(infos, key=_weight_then_id)
+        evidence = tuple(
+            RuleEvidence(
+                rule=info.id,
+                description=info.description,
+                item=info.item,
+                weight=info.weight,
+                counted=best[info.item] is info,
+                matched=tuple(
+                    MatchedFinding(id=f, label=labels[f], given=given_for.get(f, ()))
+                    for f in sorted(info.findings & present)
+                ),
+                conditions=info.conditions,
+                citation=info.citation,
+            )
+            for info in ordered
+        )
+        age = patient.age
+        sex = patient.sex
+        return SyndromeCandidate(
+            id=syndrome.id,
+            name=syndrome.name,
+            category=syndrome.category,
+            score=score,
+            level=self.level(score),
+            evidence=evidence,
+            cancers=tuple(
+                link.cancer for link in self._links[syndrome_id] if link.applies(age, sex)
+            ),
+            look_for=self._look_for(patient, syndrome_id, infos),
+            citations=syndrome.citations,
+        )
+
+    def _look_for(
+        self, patient: Patient, syndrome_id: str, fired: list[_RuleInfo]
+    ) -> tuple[FindingSuggestion, ...]:
+        present = patient.findings
+        age = patient.age
+        sex = patient.sex
+        weights: dict[str, int] = {}
+        sources: dict[str, list[str]] = {}
+        for info in self._by_syndrome.get(syndrome_id, ()):
+            if info in fired:
+                continue
+            if info.age is not None and not info.age.contains(age):
+                continue
+            if info.sex is not None and info.sex != sex:
+                continue
+            weight = info.weight
+            for finding_id in info.findings - present:
+                if weight > weights.get(finding_id, 0):
+                    weights[finding_id] = weight
+                rule_ids = sources.get(finding_id)
+                if rule_ids is None:
+                    sources[finding_id] = [info.id]
+                else:
+                    rule_ids.append(info.id)
+        if not weights:
+            return ()
+        label_keys = self._label_keys
+        ordered = sorted(weights, key=lambda f: (-weights[f], label_keys[f], f))
+        labels = self._labels
+        kinds = self._kinds
+        return tuple(
+            FindingSuggestion(
+                id=f,
+                label=labels[f],
+                kind=kinds[f],
+                weight=weights[f],
+                rules=tuple(sources[f]),
+            )
+            for f in ordered
+        )
+
+    def _cancers(
+        self,
+        age: float | None,
+        sex: str | None,
+        syndromes: list[SyndromeCandidate],
+        by_syndrome: dict[str, list[_RuleInfo]],
+    ) -> tuple[CancerCandidate, ...]:
+        reasons: dict[str, list[CancerReason]] = {}
+        for candidate in syndromes:
+            score = candidate.score
+            for link in self._links[candidate.id]:
+                if not link.applies(age, sex):
+                    continue
+                reason = CancerReason(
+                    syndrome=candidate.id,
+                    points=round(score * link.factor, 2),
+                    citation=link.citation,
+                    strength=link.strength,
+                )
+                found = reasons.get(link.cancer)
+                if found is None:
+                    reasons[link.cancer] = [reason]
+                else:
+                    found.append(reason)
+            for info in by_syndrome[candidate.id]:
+                for cancer_sex, cancer_id, reason in info.boosts:
+                    if cancer_sex is not None and sex is not None and cancer_sex != sex:
+                        continue
+                    found = reasons.get(cancer_id)
+                    if found is None:
+                        reasons[cancer_id] = [reason]
+                    else:
+                        found.append(reason)
+        cancers = self._kb.cancers
+        ranked = []
+        for cancer_id, cancer_reasons in reasons.items():
+            cancer = cancers[cancer_id]
+            score = cancer_score(cancer_reasons)
+            if len(cancer_reasons) > 1:
+                cancer_reasons.sort(key=_reason_order)
+            ranked.append(
+                CancerCandidate(
+                    id=cancer.id,
+                    name=cancer.name,
+                    score=score,
+                    level=self.level(score),
+                    reasons=tuple(cancer_reasons),
+                    screening=cancer.screening,
+                )
+            )
+        if len(ranked) > 1:
+            ranked.sort(key=_score_then_id)
+        return tuple(ranked)
+
+    def _categories(self, syndromes: list[SyndromeCandidate]) -> tuple[CategoryCandidate, ...]:
+        members: dict[str, list[str]] = {}
+        best: dict[str, float] = {}
+        for candidate in syndromes:
+            group = members.get(candidate.category)
+            if group is None:
+                members[candidate.category] = [candidate.id]
+                best[candidate.category] = candidate.score
+            else:
+                group.append(candidate.id)
+        categories = [
+            CategoryCandidate(
+                name=name,
+                score=best[name],
+                level=self.level(best[name]),
+                syndromes=tuple(group),
+            )
+            for name, group in members.items()
+        ]
+        if len(categories) > 1:
+            categories.sort(key=_score_then_name)
+        return tuple(categories)
+
+
+def _score_then_id(candidate: SyndromeCandidate | CancerCandidate) -> tuple[float, str]:
+    return (-candidate.score, candidate.id)
+
+
+def _score_then_name(candidate: CategoryCandidate) -> tuple[float, str]:
+    return (-candidate.score, candidate.name)
+
+
+def _weight_then_id(info: _RuleInfo) -> tuple[int, str]:
+    return (-info.weight, info.id)
+
+
+def _reason_order(reason: CancerReason) -> tuple[float, str, str]:
+    return (-reason.points, reason.syndrome, reason.rule or "")
 
 
 def _given_terms(patient: Patient) -> dict[str, tuple[str, ...]]:
     given: dict[str, list[str]] = {}
     for recognized in patient.recognized:
         for finding_id in recognized.counts_as:
-            given.setdefault(finding_id, []).append(recognized.given)
+            terms = given.get(finding_id)
+            if terms is None:
+                given[finding_id] = [recognized.given]
+            else:
+                terms.append(recognized.given)
     return {k: tuple(v) for k, v in given.items()}
-
-
-def _syndrome(
-    kb: KnowledgeBase,
-    patient: Patient,
-    syndrome_id: str,
-    rules: list[Rule],
-    given_for: dict[str, tuple[str, ...]],
-) -> SyndromeCandidate:
-    syndrome = kb.syndromes[syndrome_id]
-    best: dict[str, Rule] = {}
-    for rule in rules:
-        current = best.get(rule.item)
-        if current is None or rule.weight > current.weight:
-            best[rule.item] = rule
-    counted = {rule.id for rule in best.values()}
-    score = float(sum(rule.weight for rule in best.values()))
-    evidence = tuple(
-        RuleEvidence(
-            rule=rule.id,
-            description=rule.description,
-            item=rule.item,
-            weight=rule.weight,
-            counted=rule.id in counted,
-            matched=tuple(
-                MatchedFinding(id=f, label=kb.findings[f].label, given=given_for.get(f, ()))
-                for f in sorted(rule.findings & patient.findings)
-            ),
-            conditions=_conditions(rule),
-            citation=rule.citation,
-        )
-        for rule in sorted(rules, key=lambda r: (-r.weight, r.id))
-    )
-    return SyndromeCandidate(
-        id=syndrome.id,
-        name=syndrome.name,
-        category=syndrome.category,
-        score=score,
-        level=kb.scoring.level(score),
-        evidence=evidence,
-        cancers=tuple(link.cancer for link in syndrome.cancers if _link_applies(kb, patient, link)),
-        look_for=_look_for(kb, patient, syndrome_id, {r.id for r in rules}),
-        citations=syndrome.citations,
-    )
 
 
 def _conditions(rule: Rule) -> tuple[str, ...]:
@@ -120,94 +378,28 @@ def _conditions(rule: Rule) -> tuple[str, ...]:
     return tuple(conditions)
 
 
-def _link_applies(kb: KnowledgeBase, patient: Patient, link: CancerLink) -> bool:
-    cancer = kb.cancers[link.cancer]
-    if cancer.sex is not None and patient.sex is not None and cancer.sex != patient.sex:
-        return False
-    return not (
-        link.age is not None and patient.age is not None and not link.age.contains(patient.age)
-    )
+_scorers: dict[int, Scorer] = {}
+_scorers_lock = threading.Lock()
 
 
-def _look_for(
-    kb: KnowledgeBase, patient: Patient, syndrome_id: str, fired: set[str]
-) -> tuple[FindingSuggestion, ...]:
-    weights: dict[str, int] = {}
-    sources: dict[str, list[str]] = {}
-    for rule_id in kb.rules_by_syndrome.get(syndrome_id, ()):
-        if rule_id in fired:
-            continue
-        rule = kb.rules[rule_id]
-        if rule.age is not None and not rule.age.contains(patient.age):
-            continue
-        if rule.sex is not None and rule.sex != patient.sex:
-            continue
-        for finding_id in rule.findings - patient.findings:
-            if rule.weight > weights.get(finding_id, 0):
-                weights[finding_id] = rule.weight
-            sources.setdefault(finding_id, []).append(rule_id)
-    ordered = sorted(weights, key=lambda f: (-weights[f], kb.findings[f].label.casefold(), f))
-    return tuple(
-        FindingSuggestion(
-            id=f,
-            label=kb.findings[f].label,
-            kind=kb.findings[f].kind,
-            weight=weights[f],
-            rules=tuple(sources[f]),
-        )
-        for f in ordered
-    )
+def _scorer_for(kb: KnowledgeBase) -> Scorer:
+    scorer = _scorers.get(id(kb))
+    if scorer is None or scorer.knowledge_base is not kb:
+        scorer = Scorer(kb)
+        with _scorers_lock:
+            if len(_scorers) >= 8:
+                _scorers.clear()
+            _scorers[id(kb)] = scorer
+    return scorer
 
 
-def _cancers(
-    kb: KnowledgeBase,
-    patient: Patient,
-    syndromes: list[SyndromeCandidate],
-    rules_by_syndrome: dict[str, list[Rule]],
-) -> tuple[CancerCandidate, ...]:
-    reasons: dict[str, list[CancerReason]] = {}
-    for candidate in syndromes:
-        syndrome = kb.syndromes[candidate.id]
-        for link in syndrome.cancers:
-            if not _link_applies(kb, patient, link):
-                continue
-            points = candidate.score * kb.scoring.strength[link.strength]
-            reasons.setdefault(link.cancer, []).append(
-                CancerReason(
-                    syndrome=candidate.id,
-                    points=round(points, 2),
-                    citation=link.citation,
-                    strength=link.strength,
-                )
-            )
-        for rule in rules_by_syndrome[candidate.id]:
-            for cancer_id, points in rule.cancer_boosts:
-                cancer = kb.cancers[cancer_id]
-                if cancer.sex is not None and patient.sex is not None and cancer.sex != patient.sex:
-                    continue
-                reasons.setdefault(cancer_id, []).append(
-                    CancerReason(
-                        syndrome=candidate.id, points=points, citation=rule.citation, rule=rule.id
-                    )
-                )
-    ranked = []
-    for cancer_id, cancer_reasons in reasons.items():
-        cancer = kb.cancers[cancer_id]
-        score = cancer_score(cancer_reasons)
-        ranked.append(
-            CancerCandidate(
-                id=cancer.id,
-                name=cancer.name,
-                score=score,
-                level=kb.scoring.level(score),
-                reasons=tuple(
-                    sorted(cancer_reasons, key=lambda r: (-r.points, r.syndrome, r.rule or ""))
-                ),
-                screening=cancer.screening,
-            )
-        )
-    ranked.sort(key=lambda c: (-c.score, c.id))
-    return tuple(ranked)
+def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
+    """The differential for ``patient`` given the ids of the rules that fired.
+
+    Engines keep a :class:`Scorer` per rule base; this function reuses one for the last few rule
+    bases it was given.
+    """
+    return _scorer_for(kb).rank(patient, fired)
 
 
 def cancer_score(reasons: Iterable[CancerReason]) -> float:
@@ -220,22 +412,3 @@ def cancer_score(reasons: Iterable[CancerReason]) -> float:
     for reason in reasons:
         per_syndrome[reason.syndrome] = per_syndrome.get(reason.syndrome, 0.0) + reason.points
     return round(max(per_syndrome.values(), default=0.0), 2)
-
-
-def _categories(
-    kb: KnowledgeBase, syndromes: list[SyndromeCandidate]
-) -> tuple[CategoryCandidate, ...]:
-    members: dict[str, list[SyndromeCandidate]] = {}
-    for candidate in syndromes:
-        members.setdefault(candidate.category, []).append(candidate)
-    categories = [
-        CategoryCandidate(
-            name=name,
-            score=group[0].score,
-            level=kb.scoring.level(group[0].score),
-            syndromes=tuple(s.id for s in group),
-        )
-        for name, group in members.items()
-    ]
-    categories.sort(key=lambda c: (-c.score, c.name))
-    return tuple(categories)

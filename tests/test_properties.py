@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pns_rules import Engine
 from pns_rules.reference import reference_fired, rule_holds
 from tests.helpers import ranking
+from tests.oracle_scoring import rank as oracle_rank
 from tests.strategies import patients
 
 SETTINGS = settings(
@@ -131,3 +132,18 @@ def test_scores_levels_and_ordering_are_consistent(patient: dict[str, Any]) -> N
                 e.weight for e in syndrome.evidence if e.item == evidence.item
             )
         assert syndrome.score == sum(counted.values())
+
+
+@SETTINGS
+@given(patients(KB), st.sampled_from([True, False]))
+def test_optimised_scoring_equals_the_plain_oracle(patient: dict[str, Any], lenient: bool) -> None:
+    extra = ["no such finding"] if lenient else []
+    result = ENGINE.suggest(
+        **dict(patient, findings=[*patient["findings"], *extra]), strict=not lenient
+    )
+    p = ENGINE.patient(
+        [*patient["findings"], *extra], age=patient["age"], sex=patient["sex"], strict=not lenient
+    )
+    expected = oracle_rank(KB, p, reference_fired(KB, p.findings, p.age, p.sex))
+    assert result == expected
+    assert result.to_dict() == expected.to_dict()
