@@ -131,6 +131,15 @@ def format_differential(result: Differential) -> str:
                 f"       why: {evidence.description or evidence.rule} "
                 f"(+{evidence.weight}{counted}) [{matched}{extra}] {evidence.citation}"
             )
+        if syndrome.pns_care is not None:
+            care = syndrome.pns_care
+            lines.append(
+                f"       PNS-Care ({care.citation}): phenotype {care.phenotype_points} + antibody "
+                f"{care.antibody_points} = {care.points_before_screening} before screening; "
+                f"{care.if_consistent_cancer_found} ({care.level_if_consistent_cancer_found}) if a "
+                f"consistent cancer is found, {care.if_no_cancer_found_yet} "
+                f"({care.level_if_no_cancer_found_yet}) if none is found within 2 years"
+            )
         if syndrome.look_for:
             shown = ", ".join(s.label for s in syndrome.look_for[:LOOK_FOR_SHOWN])
             more = len(syndrome.look_for) - LOOK_FOR_SHOWN

@@ -20,6 +20,7 @@ __all__ = [
     "CancerLink",
     "Finding",
     "KnowledgeBase",
+    "PnsCareScale",
     "Rule",
     "Scoring",
     "Screening",
@@ -122,6 +123,8 @@ class Syndrome:
     citations: tuple[str, ...]
     cancers: tuple[CancerLink, ...]
     description: str = ""
+    #: Graus 2021 phenotype risk ("high" or "intermediate") for the PNS-Care score, if any
+    pns_care_phenotype: str | None = None
 
 
 @attrs.frozen
@@ -185,6 +188,30 @@ class Scoring:
 
 
 @attrs.frozen
+class PnsCareScale:
+    """The points and levels of the PNS-Care score (from ``manifest.toml``, ``[pns_care]``)."""
+
+    citation: str
+    phenotype: Mapping[str, int]
+    antibody: Mapping[str, int]
+    cancer_found: int
+    cancer_not_found_under_2_years: int
+    definite: int
+    probable: int
+    possible: int
+
+    def level(self, total: int) -> str:
+        """``"definite"``, ``"probable"``, ``"possible"`` or ``"non-PNS"``."""
+        if total >= self.definite:
+            return "definite"
+        if total >= self.probable:
+            return "probable"
+        if total >= self.possible:
+            return "possible"
+        return "non-PNS"
+
+
+@attrs.frozen
 class KnowledgeBase:
     """A validated rule base, as loaded from one rule directory."""
 
@@ -199,6 +226,7 @@ class KnowledgeBase:
     #: normalised input term -> what it stands for (labels, synonyms, ids, the HPO map)
     terms: Mapping[str, Term]
     hpo_release: str | None = None
+    pns_care: PnsCareScale | None = None
     #: normalised id, label or synonym of a vocabulary finding -> the text as written, for
     #: "did you mean" suggestions
     suggestion_keys: Mapping[str, str] = attrs.field(factory=dict)

@@ -29,6 +29,7 @@ from .knowledge import (
     CancerLink,
     Finding,
     KnowledgeBase,
+    PnsCareScale,
     Rule,
     Scoring,
     Screening,
@@ -138,6 +139,7 @@ class _Builder:
         self.terms: dict[str, Term] = {}
         self.term_owner: dict[str, tuple[str, str, int | None]] = {}
         self.display: dict[str, str] = {}
+        self.pns_care: PnsCareScale | None = None
 
     # -- reporting -------------------------------------------------------------------------
     def problem(
@@ -201,6 +203,7 @@ class _Builder:
             terms=self.terms,
             hpo_release=hpo_release,
             suggestion_keys=dict(sorted(self.display.items())),
+            pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
         )
 
@@ -239,7 +242,9 @@ class _Builder:
     def _manifest(self, source: _SourceFile) -> tuple[str, str, Scoring] | None:
         data = source.data
         try:
-            _keys(data, required={"name", "version", "scoring"}, optional={"description"})
+            _keys(
+                data, required={"name", "version", "scoring"}, optional={"description", "pns_care"}
+            )
             name = _string(data, "name")
             version = _string(data, "version")
             scoring_data = data["scoring"]
@@ -262,6 +267,12 @@ class _Builder:
         except _Invalid as exc:
             self.problem(source.path, None, None, exc.code, exc.message)
             return None
+        try:
+            pns_care = _pns_care(data["pns_care"]) if "pns_care" in data else None
+        except _Invalid as exc:
+            self.problem(source.path, None, "pns_care", exc.code, exc.message)
+            return None
+        self.pns_care = pns_care
         return name, version, Scoring(high=high, intermediate=intermediate, strength=factors)
 
     def _check_top_level(self, source: _SourceFile) -> None:
@@ -381,7 +392,7 @@ class _Builder:
         _keys(
             entry,
             required={"id", "name", "category", "citations", "cancers"},
-            optional={"description"},
+            optional={"description", "pns_care_phenotype"},
         )
         syndrome_id = _slug(entry, "id")
         citations = _strings(entry, "citations", required=True)
@@ -423,6 +434,11 @@ class _Builder:
             citations=citations,
             cancers=tuple(links),
             description=_string(entry, "description") if "description" in entry else "",
+            pns_care_phenotype=(
+                _choice(entry, "pns_care_phenotype", ("high", "intermediate"))
+                if "pns_care_phenotype" in entry
+                else None
+            ),
         )
 
     def _rule(self, entry: dict[str, Any]) -> Rule:
@@ -586,7 +602,10 @@ class _Builder:
                 continue
             term = Term(id=hpo_id, label=label, maps_to=maps_to)
             mapped[hpo_id] = term
-            for name in (hpo_id, label, *synonyms):
+            names = [hpo_id, *synonyms]
+            if not info.get("label_ambiguous", False):
+                names.append(label)
+            for name in names:
                 key = normalize_term(name)
                 if key and key not in self.terms:
                     self.terms[key] = term
@@ -605,7 +624,7 @@ class _Builder:
                     id=old_id,
                     label=target.label,
                     maps_to=target.maps_to,
-                    note=f"{old_id} is an obsolete HPO id; used its replacement {target.id} "
+                    note=f"{old_id} is a retired HPO id; read as its current term {target.id} "
                     f"({target.label})",
                 )
         return release
@@ -700,6 +719,37 @@ def _age(value: Any) -> AgeRange:
     if low is not None and high is not None and low >= high:
         raise _Invalid("E014", f"age range is empty or inverted: min {low:g} >= below {high:g}")
     return AgeRange(min=low, below=high)
+
+
+def _pns_care(value: Any) -> PnsCareScale:
+    if not isinstance(value, dict):
+        raise _Invalid("E011", "`pns_care` must be a table")
+    ints = ("cancer_found", "cancer_not_found_under_2_years", "definite", "probable", "possible")
+    _keys(
+        value,
+        required={"citation", "phenotype", "antibody", *ints},
+        optional=set(),
+        prefix="pns_care.",
+    )
+    points: dict[str, dict[str, int]] = {}
+    for key, levels in (
+        ("phenotype", ("high", "intermediate")),
+        ("antibody", ("high", "intermediate", "low")),
+    ):
+        table = value[key]
+        if not isinstance(table, dict):
+            raise _Invalid("E011", f"`pns_care.{key}` must be a table")
+        _keys(table, required=set(levels), optional=set(), prefix=f"pns_care.{key}.")
+        points[key] = {level: int(_number(table, level, f"pns_care.{key}.")) for level in levels}
+    numbers = {key: int(_number(value, key, "pns_care.")) for key in ints}
+    if not numbers["possible"] < numbers["probable"] < numbers["definite"]:
+        raise _Invalid("E014", "pns_care levels must satisfy possible < probable < definite")
+    return PnsCareScale(
+        citation=_citation(value, "citation", "pns_care."),
+        phenotype=points["phenotype"],
+        antibody=points["antibody"],
+        **numbers,
+    )
 
 
 def _hint(name: str, known: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "Differential",
     "FindingSuggestion",
     "MatchedFinding",
+    "PnsCareEstimate",
     "RecognizedFinding",
     "RuleBaseInfo",
     "RuleEvidence",
@@ -88,6 +89,32 @@ class FindingSuggestion:
 
 
 @attrs.frozen
+class PnsCareEstimate:
+    """The PNS-Care score items that the inputs allow (Graus et al. 2021).
+
+    The cancer item is unknown before screening, so the total is given both ways: if a cancer
+    consistent with the phenotype and antibody is found, and if none is found within the first
+    two years of follow-up.
+    """
+
+    phenotype_risk: str
+    phenotype_points: int
+    antibody_points: int
+    antibodies: tuple[str, ...]
+    points_before_screening: int
+    if_consistent_cancer_found: int
+    level_if_consistent_cancer_found: str
+    if_no_cancer_found_yet: int
+    level_if_no_cancer_found_yet: str
+    citation: str
+    caveat: str = (
+        "The PNS-Care cancer item is unknown before screening: these totals show what the score "
+        "would be with and without a consistent cancer. The phenotype item counts only when the "
+        "full phenotype rule fired."
+    )
+
+
+@attrs.frozen
 class SyndromeCandidate:
     """A candidate paraneoplastic syndrome."""
 
@@ -100,6 +127,7 @@ class SyndromeCandidate:
     cancers: tuple[str, ...]
     look_for: tuple[FindingSuggestion, ...]
     citations: tuple[str, ...]
+    pns_care: PnsCareEstimate | None = None
 
 
 @attrs.frozen

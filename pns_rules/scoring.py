@@ -30,12 +30,18 @@ from .results import (
     Differential,
     FindingSuggestion,
     MatchedFinding,
+    PnsCareEstimate,
     RuleBaseInfo,
     RuleEvidence,
     SyndromeCandidate,
 )
 
-__all__ = ["Scorer", "cancer_score", "rank"]
+__all__ = ["FULL_PHENOTYPE_WEIGHT", "PHENOTYPE_ITEM", "Scorer", "cancer_score", "rank"]
+
+#: The rule item that holds a syndrome's clinical phenotype (see docs/scoring.md).
+PHENOTYPE_ITEM = "phenotype"
+#: A phenotype rule of at least this weight describes the full phenotype (partial pictures are 1).
+FULL_PHENOTYPE_WEIGHT = 2
 
 
 class _RuleInfo:
@@ -121,6 +127,15 @@ class Scorer:
         self._label_keys = {f.id: f.label.casefold() for f in kb.findings.values()}
         self._rule_base = RuleBaseInfo(name=kb.name, version=kb.version, hpo_release=kb.hpo_release)
         self._levels: dict[float, str] = {}
+        self._pns_care = kb.pns_care
+        #: antibodies with a risk tier -> their PNS-Care antibody points
+        self._antibody_points: dict[str, int] = {}
+        if kb.pns_care is not None:
+            self._antibody_points = {
+                f.id: kb.pns_care.antibody[f.risk]
+                for f in kb.findings.values()
+                if f.kind == "antibody" and f.risk
+            }
 
     @property
     def knowledge_base(self) -> KnowledgeBase:
@@ -151,8 +166,9 @@ class Scorer:
         sex = patient.sex
         if by_syndrome:
             given_for = _given_terms(patient)
+            antibodies = self._antibodies(patient) if self._pns_care is not None else None
             syndromes = [
-                self._syndrome(patient, syndrome_id, infos, given_for)
+                self._syndrome(patient, syndrome_id, infos, given_for, antibodies)
                 for syndrome_id, infos in by_syndrome.items()
             ]
             if len(syndromes) > 1:
@@ -179,6 +195,7 @@ class Scorer:
         syndrome_id: str,
         infos: list[_RuleInfo],
         given_for: dict[str, tuple[str, ...]],
+        antibodies: tuple[tuple[str, ...], int] | None,
     ) -> SyndromeCandidate:
         syndrome = self._kb.syndromes[syndrome_id]
         present = patient.findings
@@ -220,6 +237,48 @@ class Scorer:
             ),
             look_for=self._look_for(patient, syndrome_id, infos),
             citations=syndrome.citations,
+            pns_care=(
+                None
+                if antibodies is None or syndrome.pns_care_phenotype is None
+                else self._pns_care_estimate(
+                    syndrome.pns_care_phenotype, best.get(PHENOTYPE_ITEM), antibodies
+                )
+            ),
+        )
+
+    def _antibodies(self, patient: Patient) -> tuple[tuple[str, ...], int]:
+        """The patient's antibodies that have a risk tier, sorted, and their best PNS-Care points."""
+        points = self._antibody_points
+        antibodies = tuple(sorted(f for f in patient.findings if f in points))
+        return antibodies, max((points[f] for f in antibodies), default=0)
+
+    def _pns_care_estimate(
+        self,
+        phenotype_risk: str,
+        phenotype_rule: _RuleInfo | None,
+        antibodies: tuple[tuple[str, ...], int],
+    ) -> PnsCareEstimate:
+        scale = self._pns_care
+        assert scale is not None
+        full_phenotype = (
+            phenotype_rule is not None and phenotype_rule.weight >= FULL_PHENOTYPE_WEIGHT
+        )
+        phenotype_points = scale.phenotype[phenotype_risk] if full_phenotype else 0
+        antibody_ids, antibody_points = antibodies
+        before = phenotype_points + antibody_points
+        found = before + scale.cancer_found
+        not_yet = before + scale.cancer_not_found_under_2_years
+        return PnsCareEstimate(
+            phenotype_risk=phenotype_risk,
+            phenotype_points=phenotype_points,
+            antibody_points=antibody_points,
+            antibodies=antibody_ids,
+            points_before_screening=before,
+            if_consistent_cancer_found=found,
+            level_if_consistent_cancer_found=scale.level(found),
+            if_no_cancer_found_yet=not_yet,
+            level_if_no_cancer_found_yet=scale.level(not_yet),
+            citation=scale.citation,
         )
 
     def _look_for(

@@ -29,12 +29,18 @@ from pns_rules.results import (
     Differential,
     FindingSuggestion,
     MatchedFinding,
+    PnsCareEstimate,
     RuleBaseInfo,
     RuleEvidence,
     SyndromeCandidate,
 )
 
 __all__ = ["rank"]
+
+#: The rule item that holds a syndrome's clinical phenotype (see docs/scoring.md).
+PHENOTYPE_ITEM = "phenotype"
+#: A phenotype rule of at least this weight describes the full phenotype (partial pictures are 1).
+FULL_PHENOTYPE_WEIGHT = 2
 
 
 def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
@@ -112,6 +118,38 @@ def _syndrome(
         cancers=tuple(link.cancer for link in syndrome.cancers if _link_applies(kb, patient, link)),
         look_for=_look_for(kb, patient, syndrome_id, {r.id for r in rules}),
         citations=syndrome.citations,
+        pns_care=_pns_care(kb, patient, syndrome.pns_care_phenotype, best.get(PHENOTYPE_ITEM)),
+    )
+
+
+def _pns_care(
+    kb: KnowledgeBase, patient: Patient, phenotype_risk: str | None, phenotype_rule: Rule | None
+) -> PnsCareEstimate | None:
+    scale = kb.pns_care
+    if scale is None or phenotype_risk is None:
+        return None
+    full_phenotype = phenotype_rule is not None and phenotype_rule.weight >= FULL_PHENOTYPE_WEIGHT
+    phenotype_points = scale.phenotype[phenotype_risk] if full_phenotype else 0
+    antibodies = sorted(
+        f for f in patient.findings if kb.findings[f].kind == "antibody" and kb.findings[f].risk
+    )
+    antibody_points = max(
+        (scale.antibody[kb.findings[f].risk or "low"] for f in antibodies), default=0
+    )
+    before = phenotype_points + antibody_points
+    found = before + scale.cancer_found
+    not_yet = before + scale.cancer_not_found_under_2_years
+    return PnsCareEstimate(
+        phenotype_risk=phenotype_risk,
+        phenotype_points=phenotype_points,
+        antibody_points=antibody_points,
+        antibodies=tuple(antibodies),
+        points_before_screening=before,
+        if_consistent_cancer_found=found,
+        level_if_consistent_cancer_found=scale.level(found),
+        if_no_cancer_found_yet=not_yet,
+        level_if_no_cancer_found_yet=scale.level(not_yet),
+        citation=scale.citation,
     )
 
 

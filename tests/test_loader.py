@@ -1,4 +1,7 @@
-"""Loading validates every rule file and fails fast with the file, entry and line."""
+"""Loading validates every rule file and fails fast with the file, entry and line.
+
+Defects are injected into a copy of the frozen slice rule directory (tests/data/slice-rules).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from pns_rules import Engine, RuleFileError
-from pns_rules.knowledge import CATEGORIES
+from pns_rules.knowledge import CATEGORIES, KnowledgeBase
 from pns_rules.loader import load_rule_directory
 
 
-def test_shipped_rules_load_and_cover_every_category(kb) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_rules_load_and_cover_every_category(kb: KnowledgeBase) -> None:
     assert {s.category for s in kb.syndromes.values()} == set(CATEGORIES)
     assert kb.rules and kb.cancers and kb.findings
     for rule in kb.rules.values():
@@ -82,12 +85,12 @@ DEFECTS = [
 
 @pytest.mark.parametrize(("filename", "old", "new", "message"), DEFECTS)
 def test_defects_name_file_entry_and_line(
-    rules_copy: Path, filename: str, old: str, new: str, message: str
+    slice_copy: Path, filename: str, old: str, new: str, message: str
 ) -> None:
-    path = rules_copy / filename
+    path = slice_copy / filename
     line = _replace(path, old, new)
     with pytest.raises(RuleFileError) as info:
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
     error = info.value
     assert message in str(error)
     assert error.path == str(path)
@@ -95,36 +98,36 @@ def test_defects_name_file_entry_and_line(
     assert error.entry  # the entry id is named
 
 
-def test_synonym_claimed_twice(rules_copy: Path) -> None:
+def test_synonym_claimed_twice(slice_copy: Path) -> None:
     _replace(
-        rules_copy / "findings.toml",
+        slice_copy / "findings.toml",
         'synonyms = ["dry mouth"]',
         'synonyms = ["dry mouth", "slurred speech"]',
     )
     with pytest.raises(RuleFileError, match="may belong to one finding only"):
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
 
 
-def test_at_least_more_than_listed(rules_copy: Path) -> None:
-    path = rules_copy / "other.toml"
+def test_at_least_more_than_listed(slice_copy: Path) -> None:
+    path = slice_copy / "other.toml"
     _replace(
         path, 'any = ["Nephrotic syndrome"]', 'at_least = { n = 2, of = ["Nephrotic syndrome"] }'
     )
     with pytest.raises(RuleFileError, match="can never hold"):
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
 
 
-def test_rule_without_conditions(rules_copy: Path) -> None:
-    _replace(rules_copy / "hematological.toml", 'all = ["Polycythemia"]\n', "")
+def test_rule_without_conditions(slice_copy: Path) -> None:
+    _replace(slice_copy / "hematological.toml", 'all = ["Polycythemia"]\n', "")
     with pytest.raises(RuleFileError, match="fire for everybody"):
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
 
 
-def test_toml_syntax_error_names_the_line(rules_copy: Path) -> None:
-    path = rules_copy / "other.toml"
+def test_toml_syntax_error_names_the_line(slice_copy: Path) -> None:
+    path = slice_copy / "other.toml"
     line = _replace(path, "weight = 4", "weight = = 4")
     with pytest.raises(RuleFileError) as info:
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
     assert info.value.line == line
     assert "TOML syntax error" in str(info.value)
 
@@ -132,10 +135,10 @@ def test_toml_syntax_error_names_the_line(rules_copy: Path) -> None:
 @pytest.mark.parametrize(
     "content", [b"\xff\xfe\x00binary", b"[[rule]\nid = ", "é".encode("latin-1")]
 )
-def test_broken_files(rules_copy: Path, content: bytes) -> None:
-    (rules_copy / "broken.toml").write_bytes(content)
+def test_broken_files(slice_copy: Path, content: bytes) -> None:
+    (slice_copy / "broken.toml").write_bytes(content)
     with pytest.raises(RuleFileError) as info:
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
     assert info.value.path.endswith("broken.toml")
 
 
@@ -146,24 +149,24 @@ def test_missing_directory_and_manifest(tmp_path: Path) -> None:
         Engine.from_directory(tmp_path)
 
 
-def test_all_problems_are_collected(rules_copy: Path) -> None:
-    _replace(rules_copy / "other.toml", "weight = 4", "weight = 40")
-    _replace(rules_copy / "endocrine.toml", 'all = ["Hyponatremia"]\n', 'all = ["Hyponatremiaa"]\n')
+def test_all_problems_are_collected(slice_copy: Path) -> None:
+    _replace(slice_copy / "other.toml", "weight = 4", "weight = 40")
+    _replace(slice_copy / "endocrine.toml", 'all = ["Hyponatremia"]\n', 'all = ["Hyponatremiaa"]\n')
     with pytest.raises(RuleFileError) as info:
-        load_rule_directory(rules_copy)
+        load_rule_directory(slice_copy)
     problems = info.value.problems  # type: ignore[attr-defined]
     assert len(problems) == 2
     assert {Path(p.path).name for p in problems} == {"other.toml", "endocrine.toml"}
 
 
-def test_a_curator_directory_extends_the_rules(rules_copy: Path) -> None:
-    (rules_copy / "local.toml").write_text(
+def test_a_curator_directory_extends_the_rules(slice_copy: Path) -> None:
+    (slice_copy / "local.toml").write_text(
         '[[syndrome]]\nid = "test-syndrome"\nname = "Test"\ncategory = "other"\n'
         'citations = ["PMID:20810794"]\ncancers = [{ id = "sclc", strength = "weak", citation = "PMID:20810794" }]\n\n'
         '[[rule]]\nid = "test-rule"\nsyndrome = "test-syndrome"\nweight = 5\nall = ["Headache", "Fatigue"]\n'
         'citation = "PMID:20810794"\n'
     )
-    engine = Engine.from_directory(rules_copy)
+    engine = Engine.from_directory(slice_copy)
     result = engine.suggest(["headache", "fatigue"])
     assert result.syndromes[0].id == "test-syndrome"
     assert result.syndromes[0].score == 5

