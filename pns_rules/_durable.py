@@ -2,16 +2,18 @@
 
 Rule files are compiled to durable-rules ruleset definitions as data (JSON-shaped dicts), one
 ruleset per engine on a private host. Each patient is asserted as one *fact* (not an event: durable
-consumes an event with the first rule that matches it, while a fact is seen by every rule), every
-rule that matches appends its id to a list, and the patient's state is deleted before the call
-returns.
+consumes an event with the first rule that matches it, while a fact is seen by every rule), the
+engine starts one action per matching rule, whose names say which rules fired, and the fact is
+retracted before the call returns.
 
 Engine hazards this module designs around (see docs/engine.md):
 
 - ``MessageNotHandledException`` when a fact matches no rule, and a crash (segfault) when the state of
   such a fact is then deleted: a catch-all rule matches every patient, so neither can happen.
-- State kept per ``sid`` until deleted, which exhausts memory after a few thousand calls: the state is
-  deleted in a ``finally`` block on every call.
+- State kept per ``sid`` until deleted, which exhausts memory after a few thousand calls, and a new
+  ``sid`` costs ~80 us to set up: every patient goes through one session whose fact is retracted
+  before the call returns (the session holds no fact between calls; a failed call deletes the
+  session and starts a new one).
 - ``set_rulesets`` pops the actions out of the definition it is given: a fresh definition is built for
   each engine.
 - The global host refuses a ruleset name twice: each engine has its own host.
@@ -126,18 +128,21 @@ class DurableEvaluator:
     """Evaluates patients against one knowledge base with durable-rules.
 
     Thread-safe: calls are serialised by a lock (durable-rules' C core holds the GIL anyway, so
-    the lock costs no parallelism) and each call leaves no state behind.
+    the lock costs no parallelism) and each call leaves nothing behind in the engine.
 
     The rule base is registered through durable's own ``Host.set_rulesets``, which compiles it into
-    the C engine (a Rete network). Patients are then run through that C engine with the same calls
-    ``Host.assert_fact`` makes (assert the fact, take each action the engine starts, complete it,
-    delete the state), without durable's per-action Python machinery (a ``Closure`` and a JSON round
-    trip of the session state per fired rule), which cost 60% of a call: see docs/engine.md.
+    the C engine (a Rete network). Each patient is then run with the calls ``Host.assert_fact``
+    makes (assert the fact, take each action the engine starts, complete it), without durable's
+    per-action Python machinery, and retracted again. All patients go through one long-lived
+    session (``sid``): creating a session's state costs durable about 80 us with the shipped rule
+    base, ten times the matching itself, so a session per patient would dominate every call. See
+    docs/engine.md for the measurements and the invariants this keeps.
     """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._lock = threading.Lock()
         self._counter = 0
+        self._sessions = 0
         self._ruleset = f"pns_{id(self):x}"
         self._keys = {finding_id: fact_key(finding_id) for finding_id in kb.findings}
         self._host = _SynchronousHost()
@@ -152,10 +157,12 @@ class DurableEvaluator:
             self._handle: int = self._host.get_ruleset(self._ruleset)._handle
         except Exception as exc:  # durable raises bare Exception on bad definitions
             raise EngineError(f"durable-rules rejected the compiled rule base: {exc}") from exc
+        self._session = self._new_session()
+        #: the session (``sid``) the last patient was evaluated in
         self.last_sid: str | None = None
 
     def fact(self, findings: Iterable[str], age: float | None, sex: str | None) -> dict[str, Any]:
-        """The fact asserted for a patient (without its ``sid``)."""
+        """The fact asserted for a patient (without its ``sid`` and ``id``)."""
         keys = self._keys
         fact: dict[str, Any] = {"pns": 1}
         for finding_id in findings:
@@ -178,45 +185,48 @@ class DurableEvaluator:
         return fired
 
     def run_fact(self, fact: dict[str, Any]) -> list[str]:
-        """Assert ``fact`` (given a fresh ``sid``), run every action it starts, delete its state.
+        """Assert ``fact`` (given the session's ``sid`` and a fresh ``id``), run every action it
+        starts, then retract it.
 
         Returns the durable action names in the order the engine started them. This is the whole
-        engine call, and the floor the benchmarks measure ``suggest`` against.
+        engine call, and the floor the benchmarks measure ``suggest`` against. On any failure the
+        session is deleted and a new one is used for the next call, so a failed call cannot leave
+        a fact behind that later patients would meet.
         """
         with self._lock:
             self._counter += 1
-            sid = str(self._counter)
+            sid = self._session
             fact["sid"] = sid
+            fact["id"] = str(self._counter)
             self.last_sid = sid
             handle = self._handle
-            names: list[str] = []
+            text = json.dumps(fact)
             try:
-                code, state = _engine.assert_fact(handle, json.dumps(fact))
+                code, state = _engine.assert_fact(handle, text)
                 if code != 0:
-                    raise EngineError(f"durable-rules did not handle the fact (code {code})")
-                started = _engine.start_action_for_state(handle, state)
-                if started is not None:
-                    message: str | None = started[1]
-                    while message is not None:
-                        names.append(_action_name(message))
-                        message = _engine.complete_and_start_action(handle, state)
+                    raise EngineError(f"durable-rules did not take the fact (code {code})")
+                names = _drain(handle, state)
+                code, state = _engine.retract_fact(handle, text)
+                if code != 0:
+                    raise EngineError(f"durable-rules did not retract the fact (code {code})")
+                if _drain(handle, state):
+                    raise EngineError("durable-rules started actions on retracting a fact")
             except Exception as exc:
                 self._discard(sid)
+                self._session = self._new_session()
                 if isinstance(exc, EngineError):
                     raise
                 raise EngineError(f"durable-rules failed on a patient: {exc!r}") from exc
-            try:
-                _engine.delete_state(handle, sid)
-            except Exception as exc:
-                raise EngineError(f"durable-rules could not delete state: {exc!r}") from exc
             return names
 
+    def _new_session(self) -> str:
+        self._sessions += 1
+        return f"session-{self._sessions}"
+
     def _discard(self, sid: str) -> None:
-        """Delete the state of ``sid`` if a failed call left any (checked first: deleting state
-        that does not exist is an error, and after some failures a crash)."""
-        try:
-            self._host.get_state(self._ruleset, sid)
-        except Exception:
+        """Delete the state of ``sid`` if there is any (checked first: deleting state that does
+        not exist is an error, and after some failures a crash)."""
+        if not self._has_state(sid):
             return
         try:
             self._host.delete_state(self._ruleset, sid)
@@ -224,13 +234,36 @@ class DurableEvaluator:
             return
 
     def has_state(self, sid: str) -> bool:
-        """Whether the engine still holds state for ``sid`` (it never should after a call)."""
+        """Whether the engine holds state for ``sid`` (the session, once it has been used)."""
         with self._lock:
-            try:
-                self._host.get_state(self._ruleset, sid)
-            except Exception:
-                return False
-            return True
+            return self._has_state(sid)
+
+    def facts_held(self) -> list[dict[str, Any]]:
+        """The facts the engine holds in the current session: none between calls."""
+        with self._lock:
+            if not self._has_state(self._session):
+                return []
+            facts: list[dict[str, Any]] = self._host.get_facts(self._ruleset, self._session)
+            return facts
+
+    def _has_state(self, sid: str) -> bool:
+        try:
+            self._host.get_state(self._ruleset, sid)
+        except Exception:
+            return False
+        return True
+
+
+def _drain(handle: int, state: int) -> list[str]:
+    """Run every action the engine has started for ``state``; their names, in order."""
+    names: list[str] = []
+    started = _engine.start_action_for_state(handle, state)
+    if started is not None:
+        message: str | None = started[1]
+        while message is not None:
+            names.append(_action_name(message))
+            message = _engine.complete_and_start_action(handle, state)
+    return names
 
 
 def ruleset_definition(rules: Iterable[Rule]) -> dict[str, Any]:

@@ -44,6 +44,10 @@ PHENOTYPE_ITEM = "phenotype"
 FULL_PHENOTYPE_WEIGHT = 2
 
 
+#: At most this many entries in each memo (a full memo is cleared and filled again).
+_MEMO_LIMIT = 4096
+
+
 class _RuleInfo:
     """What scoring needs of one rule, computed once."""
 
@@ -88,15 +92,32 @@ class _RuleInfo:
 class _LinkInfo:
     """One syndrome-cancer association, computed once."""
 
-    __slots__ = ("age", "cancer", "citation", "factor", "sex", "strength")
+    __slots__ = ("age", "cancer", "citation", "factor", "reasons", "sex", "strength", "syndrome")
 
-    def __init__(self, kb: KnowledgeBase, link: CancerLink) -> None:
+    def __init__(self, kb: KnowledgeBase, syndrome: str, link: CancerLink) -> None:
+        self.syndrome = syndrome
         self.cancer = link.cancer
         self.sex = kb.cancers[link.cancer].sex
         self.strength = link.strength
         self.citation = link.citation
         self.factor = kb.scoring.strength[link.strength]
         self.age = link.age
+        #: syndrome score -> the reason this association gives (scores take few values)
+        self.reasons: dict[float, CancerReason] = {}
+
+    def reason(self, score: float) -> CancerReason:
+        """The reason this association gives the cancer when the syndrome scores ``score``."""
+        reason = self.reasons.get(score)
+        if reason is None:
+            reason = CancerReason(
+                syndrome=self.syndrome,
+                points=round(score * self.factor, 2),
+                citation=self.citation,
+                strength=self.strength,
+            )
+            if len(self.reasons) < _MEMO_LIMIT:
+                self.reasons[score] = reason
+        return reason
 
     def applies(self, age: float | None, sex: str | None) -> bool:
         if self.sex is not None and sex is not None and self.sex != sex:
@@ -115,13 +136,25 @@ class Scorer:
         self._kb = kb
         self._rules = {rule_id: _RuleInfo(kb, rule) for rule_id, rule in kb.rules.items()}
         self._links = {
-            s.id: tuple(_LinkInfo(kb, link) for link in s.cancers) for s in kb.syndromes.values()
+            s.id: tuple(_LinkInfo(kb, s.id, link) for link in s.cancers)
+            for s in kb.syndromes.values()
         }
         #: rule infos per syndrome, in file order (for what to look for next)
         self._by_syndrome = {
             syndrome_id: tuple(self._rules[r] for r in rule_ids)
             for syndrome_id, rule_ids in kb.rules_by_syndrome.items()
         }
+        #: per syndrome: every finding its rules name, and the age ranges and whether any sex
+        #: conditions of its rules: with the fired rules, all that what to look for depends on
+        self._look_for_inputs = {
+            syndrome_id: (
+                frozenset().union(*(info.findings for info in infos)),
+                tuple(info.age for info in infos if info.age is not None),
+                any(info.sex is not None for info in infos),
+            )
+            for syndrome_id, infos in self._by_syndrome.items()
+        }
+        self._look_for_memo: dict[object, tuple[FindingSuggestion, ...]] = {}
         self._labels = {f.id: f.label for f in kb.findings.values()}
         self._kinds = {f.id: f.kind for f in kb.findings.values()}
         self._label_keys = {f.id: f.label.casefold() for f in kb.findings.values()}
@@ -284,6 +317,38 @@ class Scorer:
     def _look_for(
         self, patient: Patient, syndrome_id: str, fired: list[_RuleInfo]
     ) -> tuple[FindingSuggestion, ...]:
+        """What to look for next, memoised on everything it depends on (see _compute_look_for)."""
+        inputs = self._look_for_inputs.get(syndrome_id)
+        if inputs is None:
+            return ()
+        findings, ages, has_sex = inputs
+        age = patient.age
+        key = (
+            syndrome_id,
+            tuple(info.id for info in fired),
+            patient.findings & findings,
+            tuple(a.contains(age) for a in ages),
+            patient.sex if has_sex else None,
+        )
+        memo = self._look_for_memo
+        result = memo.get(key)
+        if result is None:
+            result = self._compute_look_for(patient, syndrome_id, fired)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = result
+        return result
+
+    def _compute_look_for(
+        self, patient: Patient, syndrome_id: str, fired: list[_RuleInfo]
+    ) -> tuple[FindingSuggestion, ...]:
+        """Findings of the syndrome's rules that did not fire (and whose age and sex conditions
+        the patient meets) that are absent, by the weight of the rule they would help complete.
+
+        It reads only the syndrome's fired rules, the patient's findings among those its rules
+        name, whether the patient's age lies in each of its rules' age ranges, and the patient's
+        sex if a rule asks for one: the key :meth:`_look_for` memoises it on.
+        """
         present = patient.findings
         age = patient.age
         sex = patient.sex
@@ -335,12 +400,7 @@ class Scorer:
             for link in self._links[candidate.id]:
                 if not link.applies(age, sex):
                     continue
-                reason = CancerReason(
-                    syndrome=candidate.id,
-                    points=round(score * link.factor, 2),
-                    citation=link.citation,
-                    strength=link.strength,
-                )
+                reason = link.reason(score)
                 found = reasons.get(link.cancer)
                 if found is None:
                     reasons[link.cancer] = [reason]
