@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from . import batch
 from .engine import Engine, default_engine
 from .errors import PnsRulesError
 from .results import Differential
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
     )
     suggest.set_defaults(handler=_suggest)
+    batch.add_parser(commands)
     return parser
 
 

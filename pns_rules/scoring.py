@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from .knowledge import CancerLink, KnowledgeBase, Rule
+from .knowledge import SEXES, CancerLink, KnowledgeBase, Rule
 from .patient import Patient
 from .results import (
     CancerCandidate,
@@ -53,6 +53,7 @@ class _RuleInfo:
 
     __slots__ = (
         "age",
+        "all_boosts",
         "boosts",
         "citation",
         "conditions",
@@ -76,8 +77,7 @@ class _RuleInfo:
         self.description = rule.description
         self.citation = rule.citation
         self.conditions = _conditions(rule)
-        #: (sex of the cancer or None, the reason), in the order the rule lists its cancers
-        self.boosts = tuple(
+        boosts = [
             (
                 kb.cancers[cancer_id].sex,
                 cancer_id,
@@ -86,7 +86,28 @@ class _RuleInfo:
                 ),
             )
             for cancer_id, points in rule.cancer_boosts
-        )
+        ]
+        #: patient sex -> the (cancer, reason) pairs of the rule's extra points that apply, in the
+        #: order the rule lists its cancers (a cancer of the other sex is left out)
+        self.boosts: dict[str | None, tuple[tuple[str, CancerReason], ...]] = {
+            sex: _boosts_for(boosts, sex) for sex in (None, *SEXES)
+        }
+        self.all_boosts = boosts
+
+    def boosts_for(self, sex: str | None) -> tuple[tuple[str, CancerReason], ...]:
+        """The (cancer, reason) pairs of the rule's extra points for a patient of ``sex``."""
+        found = self.boosts.get(sex)
+        return _boosts_for(self.all_boosts, sex) if found is None else found
+
+
+def _boosts_for(
+    boosts: list[tuple[str | None, str, CancerReason]], sex: str | None
+) -> tuple[tuple[str, CancerReason], ...]:
+    return tuple(
+        (cancer_id, reason)
+        for cancer_sex, cancer_id, reason in boosts
+        if cancer_sex is None or sex is None or cancer_sex == sex
+    )
 
 
 class _LinkInfo:
@@ -155,6 +176,12 @@ class Scorer:
             for syndrome_id, infos in self._by_syndrome.items()
         }
         self._look_for_memo: dict[object, tuple[FindingSuggestion, ...]] = {}
+        #: per syndrome: the age ranges of its associations (what applies depends on)
+        self._link_ages = {
+            syndrome_id: tuple(link.age for link in links if link.age is not None)
+            for syndrome_id, links in self._links.items()
+        }
+        self._links_memo: dict[object, tuple[_LinkInfo, ...]] = {}
         self._labels = {f.id: f.label for f in kb.findings.values()}
         self._kinds = {f.id: f.kind for f in kb.findings.values()}
         self._label_keys = {f.id: f.label.casefold() for f in kb.findings.values()}
@@ -265,9 +292,7 @@ class Scorer:
             score=score,
             level=self.level(score),
             evidence=evidence,
-            cancers=tuple(
-                link.cancer for link in self._links[syndrome_id] if link.applies(age, sex)
-            ),
+            cancers=tuple(link.cancer for link in self._applicable_links(syndrome_id, age, sex)),
             look_for=self._look_for(patient, syndrome_id, infos),
             citations=syndrome.citations,
             pns_care=(
@@ -278,6 +303,23 @@ class Scorer:
                 )
             ),
         )
+
+    def _applicable_links(
+        self, syndrome_id: str, age: float | None, sex: str | None
+    ) -> tuple[_LinkInfo, ...]:
+        """The syndrome's associations that apply to a patient of ``age`` and ``sex``."""
+        key = (
+            syndrome_id,
+            sex,
+            tuple(a.contains(age) or age is None for a in self._link_ages[syndrome_id]),
+        )
+        links = self._links_memo.get(key)
+        if links is None:
+            links = tuple(link for link in self._links[syndrome_id] if link.applies(age, sex))
+            if len(self._links_memo) >= _MEMO_LIMIT:
+                self._links_memo.clear()
+            self._links_memo[key] = links
+        return links
 
     def _antibodies(self, patient: Patient) -> tuple[tuple[str, ...], int]:
         """The patient's antibodies that have a risk tier, sorted, and their best PNS-Care points."""
@@ -397,9 +439,7 @@ class Scorer:
         reasons: dict[str, list[CancerReason]] = {}
         for candidate in syndromes:
             score = candidate.score
-            for link in self._links[candidate.id]:
-                if not link.applies(age, sex):
-                    continue
+            for link in self._applicable_links(candidate.id, age, sex):
                 reason = link.reason(score)
                 found = reasons.get(link.cancer)
                 if found is None:
@@ -407,9 +447,7 @@ class Scorer:
                 else:
                     found.append(reason)
             for info in by_syndrome[candidate.id]:
-                for cancer_sex, cancer_id, reason in info.boosts:
-                    if cancer_sex is not None and sex is not None and cancer_sex != sex:
-                        continue
+                for cancer_id, reason in info.boosts_for(sex):
                     found = reasons.get(cancer_id)
                     if found is None:
                         reasons[cancer_id] = [reason]
