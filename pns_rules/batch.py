@@ -71,7 +71,7 @@ class Record(NamedTuple):
     """One input row: its 1-based number, the line it starts on, and what was read.
 
     ``kind`` is ``"csv"`` (``payload``: the fields), ``"json"`` (the line's text), ``"row"`` (a
-    mapping) or ``"error"`` (the reason the row could not be read).
+    mapping) or ``"error"`` (the reason the row could not be read, and its id if known).
     """
 
     row: int
@@ -134,10 +134,12 @@ def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Reco
             ",".join(header),
             f"the columns {', '.join(COLUMNS)} (id required, each at most once)",
         )
-    return header, _csv_records(reader, len(header))
+    return header, _csv_records(reader, header)
 
 
-def _csv_records(reader: Any, width: int) -> Iterator[Record]:
+def _csv_records(reader: Any, header: tuple[str, ...]) -> Iterator[Record]:
+    width = len(header)
+    id_column = header.index("id")
     row = 0
     while True:
         line = reader.line_num + 1
@@ -147,13 +149,15 @@ def _csv_records(reader: Any, width: int) -> Iterator[Record]:
             return
         except csv.Error as exc:
             row += 1
-            yield Record(row, line, "error", f"broken CSV: {exc}")
+            yield Record(row, line, "error", (f"broken CSV: {exc}", None))
             continue
         if not fields:
             continue  # a blank line is not a row
         row += 1
         if len(fields) != width:
-            yield Record(row, line, "error", f"expected {width} fields, found {len(fields)}")
+            reason = f"expected {width} fields ({', '.join(header)}), found {len(fields)}"
+            row_id = fields[id_column] if id_column < len(fields) else None
+            yield Record(row, line, "error", (reason, row_id))
         else:
             yield Record(row, line, "csv", fields)
 
@@ -205,7 +209,11 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
             reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"
             error: dict[str, Any] = {"row": record.row, "line": record.line}
             given_id = row.get("id") if isinstance(row, Mapping) else None
-            if isinstance(given_id, str | int) and not isinstance(given_id, bool):
+            if isinstance(exc, RowError) and exc.row_id is not None:
+                given_id = exc.row_id
+            if (isinstance(given_id, str) and given_id) or (
+                isinstance(given_id, int) and not isinstance(given_id, bool)
+            ):
                 error["id"] = given_id
             error["error"] = _printable(reason)
             outcomes.append(Outcome(record.row, record.line, None, json.dumps(error) + "\n"))
@@ -214,18 +222,22 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
 
 def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
     if record.kind == "error":
-        raise RowError(str(record.payload))
+        reason, row_id = record.payload
+        raise RowError(reason, row_id)
     if record.kind == "row":
         if not isinstance(record.payload, Mapping):
             raise RowError(f"a row must be a mapping of columns, not {type(record.payload)}")
         return record.payload
     if record.kind == "csv":
-        fields: list[str] = record.payload
-        for field in fields:
-            _check_text(field)
-        return dict(zip(header, fields, strict=True))
+        row = dict(zip(header, record.payload, strict=True))
+        for value in row.values():
+            if not _valid_text(value):
+                row_id = row.get("id")
+                raise RowError("not valid UTF-8 text", row_id if _valid_text(row_id) else None)
+        return row
     text: str = record.payload
-    _check_text(text)
+    if not _valid_text(text):
+        raise RowError("not valid UTF-8 text")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -235,12 +247,17 @@ def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
     return data
 
 
-def _check_text(text: str) -> None:
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise RowError("not valid UTF-8 text") from None
+def _valid_text(text: object) -> bool:
+    """Whether ``text`` is a string that was valid UTF-8 (no escaped undecodable bytes)."""
+    if not isinstance(text, str):
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _printable(text: str) -> str:

@@ -53,11 +53,13 @@ SEPARATOR = ";"
 
 
 class RowError(ValueError):
-    """A row cannot be evaluated; ``reason`` says why, for the errors file."""
+    """A row cannot be evaluated; ``reason`` says why, for the errors file (with the row's ``id``
+    when it could be read)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, row_id: object = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.row_id = row_id
 
 
 def _missing(value: object) -> bool:
