@@ -74,7 +74,14 @@ def _terms(value: object, column: str) -> list[str]:
     if _missing(value):
         return []
     if isinstance(value, str):
-        return [t for t in (part.strip() for part in value.split(SEPARATOR)) if t]
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            raise RowError(
+                f"{column} {_short(text)} is a list written as text (Dask converts list columns "
+                "to strings unless dask.config 'dataframe.convert-string' is False): give a list, "
+                f"or the terms joined by {SEPARATOR!r}"
+            )
+        return [t for t in (part.strip() for part in text.split(SEPARATOR)) if t]
     if isinstance(value, list | tuple):
         return list(value)
     tolist = getattr(value, "tolist", None)  # a numpy array, as pandas and Arrow give lists
@@ -86,6 +93,10 @@ def _terms(value: object, column: str) -> list[str]:
         f"{column} must be a list of terms or one string of terms separated by "
         f"{SEPARATOR!r}, not {type(value).__name__}"
     )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _age(value: object) -> object:
