@@ -30,6 +30,7 @@ from .cohort import (
     OUTPUT_COLUMNS,
     RowError,
     evaluate_row,
+    rank_row,
     summary_fields,
     summary_json,
 )
@@ -197,13 +198,15 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
         row: Mapping[str, Any] | None = None
         try:
             row = _row(record, options.header)
-            row_id, result = evaluate_row(engine, row, strict=options.strict)
-            if options.output_format == "csv":
-                text = csv_line(summary_fields(row_id, result))
-            elif options.full:
+            if options.full:
+                row_id, result = evaluate_row(engine, row, strict=options.strict)
                 text = json.dumps({"id": row_id, **result.to_dict()}, ensure_ascii=False) + "\n"
             else:
-                text = summary_json(row_id, result) + "\n"
+                row_id, ranking = rank_row(engine, row, strict=options.strict)
+                if options.output_format == "csv":
+                    text = csv_line(summary_fields(row_id, ranking))
+                else:
+                    text = summary_json(row_id, ranking) + "\n"
             outcomes.append(Outcome(record.row, record.line, text, None))
         except Exception as exc:  # a bad row must never stop the batch
             reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"

@@ -13,12 +13,13 @@ import functools
 import json
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .engine import Engine
 from .errors import PnsRulesError
-from .results import Differential
+from .results import Differential, Ranking
 
 __all__ = [
     "COLUMNS",
@@ -27,6 +28,7 @@ __all__ = [
     "RowError",
     "evaluate_row",
     "patient_arguments",
+    "rank_row",
     "row_identifier",
     "summary",
     "summary_fields",
@@ -147,7 +149,7 @@ def patient_arguments(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary(row_id: object, result: Differential) -> dict[str, Any]:
+def summary(row_id: object, result: Differential | Ranking) -> dict[str, Any]:
     """The compact output row of ``result``: ranked categories, syndromes and cancers."""
     return {
         "id": row_id,
@@ -171,39 +173,56 @@ def summary(row_id: object, result: Differential) -> dict[str, Any]:
 def evaluate_row(
     engine: Engine, row: Mapping[str, Any], *, strict: bool = True
 ) -> tuple[str | int, Differential]:
-    """Evaluate one row: its id and its differential.
+    """Evaluate one row: its id and its whole differential (``Engine.suggest``).
 
     Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
     """
     row_id = row_identifier(row.get("id"))
     arguments = patient_arguments(row)
     try:
-        result = engine.suggest(**arguments, strict=strict)
+        return row_id, engine.suggest(**arguments, strict=strict)
     except PnsRulesError as exc:
         raise RowError(str(exc)) from exc
-    return row_id, result
 
 
-def summary_json(row_id: str | int, result: Differential) -> str:
+def rank_row(
+    engine: Engine, row: Mapping[str, Any], *, strict: bool = True
+) -> tuple[str | int, Ranking]:
+    """Evaluate one row: its id and its ranking (``Engine.ranking``: what a summary needs).
+
+    Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
+    """
+    row_id = row_identifier(row.get("id"))
+    arguments = patient_arguments(row)
+    try:
+        return row_id, engine.ranking(**arguments, strict=strict)
+    except PnsRulesError as exc:
+        raise RowError(str(exc)) from exc
+
+
+def summary_json(row_id: str | int, result: Differential | Ranking) -> str:
     """``json.dumps(summary(row_id, result), ensure_ascii=False)``, built from memoised pieces
     (a candidate's JSON depends only on its id, name, score and level)."""
-    memo = _fragments
-    if len(memo) > _FRAGMENTS_LIMIT:
-        memo.clear()
+    if len(_syndrome_json) + len(_cancer_json) + len(_category_json) > _FRAGMENTS_LIMIT:
+        _syndrome_json.clear()
+        _cancer_json.clear()
+        _category_json.clear()
     parts = []
     for c in result.categories:
-        key: tuple[object, ...] = ("c", c.name, c.score, c.level)
-        text = memo.get(key)
+        key: tuple[object, ...] = c if isinstance(c, tuple) else (c.name, c.score, c.level)
+        text = _category_json.get(key)
         if text is None:
-            text = memo[key] = _dumps({"name": c.name, "score": c.score, "level": c.level})
+            text = _category_json[key] = _dumps(
+                {"name": c.name, "score": c.score, "level": c.level}
+            )
         parts.append(text)
     categories = ", ".join(parts)
     parts = []
     for s in result.syndromes:
-        key = ("s", s.id, s.name, s.category, s.score, s.level)
-        text = memo.get(key)
+        key = s if isinstance(s, tuple) else (s.id, s.name, s.category, s.score, s.level)
+        text = _syndrome_json.get(key)
         if text is None:
-            text = memo[key] = _dumps(
+            text = _syndrome_json[key] = _dumps(
                 {
                     "id": s.id,
                     "name": s.name,
@@ -216,23 +235,34 @@ def summary_json(row_id: str | int, result: Differential) -> str:
     syndromes = ", ".join(parts)
     parts = []
     for k in result.cancers:
-        key = ("k", k.id, k.name, k.score, k.level)
-        text = memo.get(key)
+        key = k if isinstance(k, tuple) else (k.id, k.name, k.score, k.level)
+        text = _cancer_json.get(key)
         if text is None:
-            text = memo[key] = _dumps(
+            text = _cancer_json[key] = _dumps(
                 {"id": k.id, "name": k.name, "score": k.score, "level": k.level}
             )
         parts.append(text)
     cancers = ", ".join(parts)
+    version = result.rule_base.version
+    tail = _tails.get(version)
+    if tail is None:
+        tail = _tails[version] = f'"rule_base": {_dumps(version)}, "notice": {_dumps(NOTICE)}}}'
+    unrecognized = result.unrecognized
     return (
-        f'{{"id": {_dumps(row_id)}, "top_level": {_dumps(result.top_level)}, '
+        f'{{"id": {_json_id(row_id)}, "top_level": {_LEVEL_JSON[result.top_level]}, '
         f'"categories": [{categories}], "syndromes": [{syndromes}], "cancers": [{cancers}], '
-        f'"unrecognized": {_dumps([u.given for u in result.unrecognized])}, '
-        f'"rule_base": {_dumps(result.rule_base.version)}, "notice": {_NOTICE_JSON}}}'
+        f'"unrecognized": {_dumps([u.given for u in unrecognized]) if unrecognized else "[]"}, '
+        f"{tail}"
     )
 
 
-def summary_fields(row_id: str | int, result: Differential) -> list[str]:
+def _json_id(row_id: str | int) -> str:
+    if isinstance(row_id, str) and _PLAIN_JSON.fullmatch(row_id):
+        return f'"{row_id}"'
+    return _dumps(row_id)
+
+
+def summary_fields(row_id: str | int, result: Differential | Ranking) -> list[str]:
     """The summary as CSV cells (:data:`OUTPUT_COLUMNS`): ranked lists as ``id:score:level``
     joined by ``;``."""
     return [
@@ -247,7 +277,12 @@ def summary_fields(row_id: str | int, result: Differential) -> list[str]:
     ]
 
 
-_fragments: dict[tuple[object, ...], str] = {}
+_category_json: dict[tuple[object, ...], str] = {}
+_syndrome_json: dict[tuple[object, ...], str] = {}
+_cancer_json: dict[tuple[object, ...], str] = {}
+_tails: dict[str, str] = {}
 _FRAGMENTS_LIMIT = 8192
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-_NOTICE_JSON = _dumps(NOTICE)
+_LEVEL_JSON = {level: _dumps(level) for level in (None, "high", "intermediate", "low")}
+#: strings json.dumps(ensure_ascii=False) writes as they are, between quotes
+_PLAIN_JSON = re.compile(r'[^"\\\x00-\x1f]*')

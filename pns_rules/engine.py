@@ -10,7 +10,7 @@ from ._durable import DurableEvaluator
 from .knowledge import KnowledgeBase
 from .loader import load_rule_directory, shipped_rules_directory
 from .patient import Patient, normalize_patient
-from .results import Differential
+from .results import Differential, Ranking
 from .scoring import Scorer
 
 __all__ = ["Engine", "default_engine", "suggest"]
@@ -89,6 +89,22 @@ class Engine:
         patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
         fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
         return self._scorer.rank(patient, fired)
+
+    def ranking(
+        self,
+        findings: Iterable[str] | None = (),
+        *,
+        age: float | None = None,
+        sex: str | None = None,
+        antibodies: Iterable[str] | None = (),
+        strict: bool = True,
+    ) -> Ranking:
+        """The ranked categories, syndromes and cancers of :meth:`suggest` (the same scores,
+        levels and order) without explanations, evidence or screening: for cohorts, where it is
+        about twice as fast. Arguments and errors are those of :meth:`suggest`."""
+        patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
+        fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
+        return self._scorer.ranking(patient, fired)
 
 
 _default: Engine | None = None

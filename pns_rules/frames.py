@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .cohort import COLUMNS, NOTICE, RowError, evaluate_row
+from .cohort import COLUMNS, NOTICE, RowError, rank_row
 from .engine import Engine, default_engine
 
 __all__ = [
@@ -90,7 +90,7 @@ def suggest_frame(
     for values in frame[columns].itertuples(index=False, name=None):
         row = {column: _cell(value) for column, value in zip(columns, values, strict=True)}
         try:
-            row_id, result = evaluate_row(engine, row, strict=strict)
+            row_id, result = rank_row(engine, row, strict=strict)
         except RowError as exc:
             results.append([row.get("id"), None, "[]", "[]", "[]", "[]", None, NOTICE, exc.reason])
             continue

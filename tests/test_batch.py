@@ -296,12 +296,17 @@ ENGINE = Engine.shipped()
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patients(ENGINE.knowledge_base))
-def test_fast_json_summary_is_exactly_json_dumps(patient: dict[str, Any]) -> None:
+def test_ranking_and_fast_json_summary_equal_the_full_result(patient: dict[str, Any]) -> None:
+    """Cohorts use Engine.ranking and summary_json: exactly what suggest() and json.dumps give."""
     result = ENGINE.suggest(**patient)
-    for row_id in ("p1", 17, 'q"u\u00f6te'):
-        assert summary_json(row_id, result) == json.dumps(
-            summary(row_id, result), ensure_ascii=False
-        )
+    ranking = ENGINE.ranking(**patient)
+    assert ranking.top_level == result.top_level
+    assert summary("p", ranking) == summary("p", result)
+    for row_id in ("p1", 17, 'q"u\u00f6te', "tab\there", "line\u2028sep", "back\\slash", "\x7f"):
+        expected = json.dumps(summary(row_id, result), ensure_ascii=False)
+        assert summary_json(row_id, ranking) == expected
+        assert summary_json(row_id, result) == expected
+        assert summary_fields(row_id, ranking) == summary_fields(row_id, result)
 
 
 def _env() -> dict[str, str]:
