@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import batch
+from . import batch, check, cli_serve
 from .engine import Engine, default_engine
 from .errors import PnsRulesError
 from .results import Differential
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
     )
     suggest.set_defaults(handler=_suggest)
+    check.add_parser(commands)
+    cli_serve.add_parser(commands)
     batch.add_parser(commands)
     return parser
 

@@ -38,7 +38,14 @@ from .knowledge import (
 )
 from .vocabulary import normalize_term
 
-__all__ = ["Problem", "load_rule_directory", "shipped_rules_directory"]
+__all__ = [
+    "LoadReport",
+    "Problem",
+    "collect_problems",
+    "inspect_rule_directory",
+    "load_rule_directory",
+    "shipped_rules_directory",
+]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ALTERNATIVES = 200
@@ -51,6 +58,7 @@ CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
 _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
+_CITATION_KEYS = ("citation", "citations")
 
 
 @attrs.frozen
@@ -67,6 +75,26 @@ class Problem:
         location = self.path if self.line is None else f"{self.path}:{self.line}"
         where = f" [{self.entry}]" if self.entry else ""
         return f"{location}: {self.code}:{where} {self.message}"
+
+    @property
+    def severity(self) -> str:
+        """``"warning"`` for codes starting with ``W``, else ``"error"``."""
+        return "warning" if self.code.startswith("W") else "error"
+
+
+@attrs.frozen
+class LoadReport:
+    """What loading a rule directory found, without raising (see :func:`inspect_rule_directory`).
+
+    ``knowledge_base`` holds every entry that is valid on its own, even when ``problems`` is not
+    empty (then it is partial: never evaluate patients with it), or ``None`` when the directory or
+    its manifest could not be read. ``locations`` maps ``(kind, id)`` (kind ``"finding"``,
+    ``"cancer"``, ``"syndrome"`` or ``"rule"``) to the file and line of that entry's header.
+    """
+
+    knowledge_base: KnowledgeBase | None
+    problems: tuple[Problem, ...]
+    locations: Mapping[tuple[str, str], tuple[str, int | None]]
 
 
 class _Invalid(Exception):
@@ -110,9 +138,16 @@ def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
 
 def collect_problems(directory: str | os.PathLike[str]) -> list[Problem]:
     """Every problem in ``directory``, without raising (used by ``pns-rules check``)."""
+    return list(inspect_rule_directory(directory).problems)
+
+
+def inspect_rule_directory(directory: str | os.PathLike[str]) -> LoadReport:
+    """Load ``directory`` as far as it goes and report every problem, without raising."""
     builder = _Builder(Path(directory))
-    builder.build()
-    return list(builder.problems)
+    kb = builder.build()
+    return LoadReport(
+        knowledge_base=kb, problems=tuple(builder.problems), locations=dict(builder.where)
+    )
 
 
 @attrs.define
@@ -636,7 +671,9 @@ def _keys(
 ) -> None:
     missing = sorted(required - entry.keys())
     if missing:
-        raise _Invalid("E010", f"missing required key(s): {', '.join(prefix + m for m in missing)}")
+        # A missing citation is a citation problem (E030) before it is a schema one.
+        code = "E030" if all(m in _CITATION_KEYS for m in missing) else "E010"
+        raise _Invalid(code, f"missing required key(s): {', '.join(prefix + m for m in missing)}")
     unknown = sorted(entry.keys() - required - optional)
     if unknown:
         allowed = ", ".join(prefix + k for k in sorted(required | optional))

@@ -1,149 +1,176 @@
-"""Property tests: invariants that must hold for every patient on the shipped rules."""
+"""Property tests: the invariants of :mod:`pns_rules.testing` hold on the shipped rules, and each
+check fails on an engine that breaks its invariant."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import attrs
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pns_rules import Engine
-from pns_rules.reference import reference_fired, rule_holds
-from tests.helpers import ranking
+from pns_rules import Differential, Engine, testing
+from pns_rules.loader import shipped_rules_directory
+from pns_rules.patient import Patient
+from pns_rules.reference import reference_fired
 from tests.oracle_scoring import rank as oracle_rank
-from tests.strategies import patients
+from tests.strategies import finding_names, patients
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+MAX_EXAMPLES = 150
 ENGINE = Engine.shipped()
 KB = ENGINE.knowledge_base
+SLICE_RULES = Path(__file__).parent / "data" / "slice-rules"
 
 
-@SETTINGS
-@given(patients(KB))
-def test_engine_fires_exactly_what_the_reference_evaluator_fires(patient: dict[str, Any]) -> None:
-    p = ENGINE.patient(patient["findings"], age=patient["age"], sex=patient["sex"])
-    assert ENGINE.fired_rules(p) == reference_fired(KB, p.findings, p.age, p.sex)
+@pytest.mark.parametrize("check", testing.PROPERTY_CHECKS, ids=lambda c: c.__name__)
+def test_shipped_rules(check: Callable[..., None]) -> None:
+    check(ENGINE, max_examples=MAX_EXAMPLES)
 
 
-@SETTINGS
-@given(patients(KB))
-def test_deterministic(patient: dict[str, Any]) -> None:
-    assert ENGINE.suggest(**patient) == ENGINE.suggest(**patient)
+def test_checks_accept_a_rule_directory() -> None:
+    testing.check_deterministic(SLICE_RULES, max_examples=10)
 
 
-@SETTINGS
-@given(patients(KB), st.randoms(use_true_random=False))
-def test_order_and_duplicates_do_not_matter(patient: dict[str, Any], random: Any) -> None:
-    shuffled = list(patient["findings"]) * 2
-    random.shuffle(shuffled)
-    other = dict(patient, findings=shuffled)
-    assert ranking(ENGINE.suggest(**patient)) == ranking(ENGINE.suggest(**other))
+def test_shipped_rules_are_consistent() -> None:
+    testing.assert_consistent()
+    testing.assert_consistent(shipped_rules_directory())
 
 
-@SETTINGS
-@given(patients(KB), st.sampled_from(sorted({f for r in KB.rules.values() for f in r.findings})))
-def test_adding_a_finding_never_lowers_any_score(patient: dict[str, Any], extra: str) -> None:
-    before = ENGINE.suggest(**patient)
-    after = ENGINE.suggest(**dict(patient, findings=[*patient["findings"], extra]))
-    after_scores = {
-        **{("syndrome", s.id): s.score for s in after.syndromes},
-        **{("cancer", c.id): c.score for c in after.cancers},
-        **{("category", c.name): c.score for c in after.categories},
-    }
-    for key, score in [
-        *((("syndrome", s.id), s.score) for s in before.syndromes),
-        *((("cancer", c.id), c.score) for c in before.cancers),
-        *((("category", c.name), c.score) for c in before.categories),
-    ]:
-        assert after_scores[key] >= score, key
+@settings(max_examples=50, deadline=None)
+@given(testing.patients(KB))
+def test_patients_are_valid_input(patient: testing.PatientInput) -> None:
+    normalized = ENGINE.patient(**patient.kwargs())
+    assert not normalized.unrecognized
+    assert {r.given for r in normalized.recognized} == set(patient.findings)
 
 
-@SETTINGS
-@given(patients(KB))
-def test_fired_rules_respect_their_age_and_sex_conditions(patient: dict[str, Any]) -> None:
-    result = ENGINE.suggest(**patient)
-    present = ENGINE.patient(patient["findings"]).findings
-    for rule_id in result.fired_rules:
-        rule = KB.rules[rule_id]
-        assert rule_holds(rule, present, result.age, result.sex)
-        if rule.age is not None:
-            assert result.age is not None and rule.age.contains(result.age)
-        if rule.sex is not None:
-            assert result.sex == rule.sex
+@settings(max_examples=50, deadline=None)
+@given(finding_names(KB))
+def test_every_spelling_names_a_finding(name: str) -> None:
+    assert ENGINE.patient([name]).findings
 
 
-@SETTINGS
-@given(patients(KB))
-def test_every_cancer_is_traceable_to_a_fired_rule(patient: dict[str, Any]) -> None:
-    result = ENGINE.suggest(**patient)
-    fired = set(result.fired_rules)
-    candidates = {s.id for s in result.syndromes}
-    for cancer in result.cancers:
-        assert cancer.reasons
-        for reason in cancer.reasons:
-            assert reason.syndrome in candidates
-            assert any(KB.rules[r].syndrome == reason.syndrome for r in fired)
-            if reason.rule is not None:
-                assert reason.rule in fired
-                assert cancer.id in dict(KB.rules[reason.rule].cancer_boosts)
-            else:
-                links = {link.cancer for link in KB.syndromes[reason.syndrome].cancers}
-                assert cancer.id in links
-        best = max(
-            sum(r.points for r in cancer.reasons if r.syndrome == syndrome)
-            for syndrome in {r.syndrome for r in cancer.reasons}
-        )
-        assert abs(cancer.score - round(best, 2)) < 1e-9
+def test_patients_make_rules_of_many_syndromes_fire() -> None:
+    reached: set[str] = set()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(testing.patients(KB))
+    def collect(patient: testing.PatientInput) -> None:
+        reached.update(s.id for s in ENGINE.suggest(**patient.kwargs()).syndromes)
+
+    collect()
+    assert len(reached) >= len(KB.syndromes) // 2
 
 
-@SETTINGS
-@given(patients(KB))
-def test_sex_specific_cancers_only_for_that_sex(patient: dict[str, Any]) -> None:
-    result = ENGINE.suggest(**patient)
-    if result.sex is None:
-        return
-    for cancer in result.cancers:
-        sex = KB.cancers[cancer.id].sex
-        assert sex is None or sex == result.sex
+# -- each check can fail ----------------------------------------------------------------------------
+class _Broken(Engine):
+    """An engine on the slice rules with one deliberate defect."""
+
+    def __init__(self) -> None:
+        super().__init__(Engine.from_directory(SLICE_RULES).knowledge_base)
 
 
-@SETTINGS
-@given(patients(KB))
-def test_scores_levels_and_ordering_are_consistent(patient: dict[str, Any]) -> None:
-    result = ENGINE.suggest(**patient)
-    for candidates, key in (
-        (result.syndromes, lambda c: (-c.score, c.id)),
-        (result.cancers, lambda c: (-c.score, c.id)),
-        (result.categories, lambda c: (-c.score, c.name)),
-    ):
-        assert list(candidates) == sorted(candidates, key=key)
-        for candidate in candidates:
-            assert candidate.score > 0
-            assert candidate.level == KB.scoring.level(candidate.score)
-    for syndrome in result.syndromes:
-        counted: dict[str, int] = {}
-        for evidence in syndrome.evidence:
-            if evidence.counted:
-                assert evidence.item not in counted
-                counted[evidence.item] = evidence.weight
-            assert evidence.weight <= max(
-                e.weight for e in syndrome.evidence if e.item == evidence.item
-            )
-        assert syndrome.score == sum(counted.values())
+class _DropsARule(_Broken):
+    def fired_rules(self, patient: Patient) -> frozenset[str]:
+        return frozenset(sorted(super().fired_rules(patient))[1:])
 
 
-@SETTINGS
-@given(patients(KB), st.sampled_from([True, False]))
+class _Alternating(_Broken):
+    calls = itertools.count()
+
+    def suggest(self, findings: Iterable[str] | None = (), **kwargs: Any) -> Differential:
+        result = super().suggest(findings, **kwargs)
+        return attrs.evolve(result, notes=("changed",)) if next(self.calls) % 2 else result
+
+
+class _FirstFindingsOnly(_Broken):
+    def suggest(self, findings: Iterable[str] | None = (), **kwargs: Any) -> Differential:
+        return super().suggest(list(findings or ())[:1], **kwargs)
+
+
+class _TooManyFindings(_Broken):
+    def suggest(self, findings: Iterable[str] | None = (), **kwargs: Any) -> Differential:
+        given = list(findings or ())
+        return super().suggest(given if len(given) < 3 else [], **kwargs)
+
+
+class _IgnoresSex(_Broken):
+    def suggest(self, findings: Iterable[str] | None = (), **kwargs: Any) -> Differential:
+        result = super().suggest(findings, **dict(kwargs, sex="female"))
+        return attrs.evolve(result, sex=kwargs.get("sex"))
+
+
+class _Untraceable(_Broken):
+    def fired_rules(self, patient: Patient) -> frozenset[str]:
+        return super().fired_rules(patient) | {"nonexistent-rule"}
+
+
+class _Unsorted(_Broken):
+    def suggest(self, findings: Iterable[str] | None = (), **kwargs: Any) -> Differential:
+        result = super().suggest(findings, **kwargs)
+        return attrs.evolve(result, syndromes=tuple(reversed(result.syndromes)))
+
+
+@pytest.mark.parametrize(
+    ("check", "broken"),
+    [
+        (testing.check_matches_reference, _DropsARule),
+        (testing.check_deterministic, _Alternating),
+        (testing.check_input_invariance, _FirstFindingsOnly),
+        (testing.check_monotonic, _TooManyFindings),
+        (testing.check_constraints_respected, _IgnoresSex),
+        (testing.check_traceable, _Untraceable),
+        (testing.check_scores_consistent, _Unsorted),
+    ],
+    ids=lambda x: getattr(x, "__name__", str(x)),
+)
+def test_each_check_fails_on_an_engine_that_breaks_it(
+    check: Callable[..., None], broken: type[_Broken]
+) -> None:
+    with pytest.raises(AssertionError):
+        check(broken(), max_examples=200)
+
+
+# -- the module itself ------------------------------------------------------------------------------
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_import_pns_rules_does_not_import_hypothesis() -> None:
+    result = _python(
+        "import sys, pns_rules, pns_rules.cli, pns_rules.check, pns_rules.consistency;"
+        "pns_rules.suggest(['ataxia']);"
+        "assert 'hypothesis' not in sys.modules, 'hypothesis imported'"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_testing_module_says_what_it_needs() -> None:
+    result = _python("import sys; sys.modules['hypothesis'] = None; import pns_rules.testing")
+    assert result.returncode != 0
+    assert 'pip install "pns-rules[testing]"' in result.stderr
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(patients(KB), st.booleans())
 def test_optimised_scoring_equals_the_plain_oracle(patient: dict[str, Any], lenient: bool) -> None:
-    extra = ["no such finding"] if lenient else []
-    result = ENGINE.suggest(
-        **dict(patient, findings=[*patient["findings"], *extra]), strict=not lenient
-    )
-    p = ENGINE.patient(
-        [*patient["findings"], *extra], age=patient["age"], sex=patient["sex"], strict=not lenient
-    )
+    """The Scorer's precomputed, memoised ranking gives exactly what the plain scoring gives."""
+    findings = [*patient["findings"], *(["no such finding"] if lenient else [])]
+    arguments = dict(patient, findings=findings, strict=not lenient)
+    result = ENGINE.suggest(**arguments)
+    p = ENGINE.patient(**arguments)
     expected = oracle_rank(KB, p, reference_fired(KB, p.findings, p.age, p.sex))
     assert result == expected
     assert result.to_dict() == expected.to_dict()

@@ -1,0 +1,758 @@
+"""Reading FHIR R4 records into :func:`pns_rules.suggest` input (extra ``pns-rules[fhir]``).
+
+A Bundle, or a list of resources, holding one Patient with Conditions and Observations becomes a
+:class:`FhirRecord`: vocabulary findings, positive antibodies, age and sex, plus an account of every
+resource and code that was *not* used and why. See docs/ehr.md for the mapping rules; in short:
+
+- Findings come from codings in HPO (``http://purl.obolibrary.org/obo/hp.owl`` and the other usual
+  HPO system URIs) and SNOMED CT (``http://snomed.info/sct``, matched against ``Finding.snomed`` in
+  the rule files) in ``Condition.code``, ``Observation.code`` and ``Observation.valueCodeableConcept``.
+- An antibody comes from an Observation whose code text or coding display names one of the
+  vocabulary's antibodies (label or synonym, as whole words) and whose result is positive or
+  detected (interpretation, coded or text value, or ``valueBoolean``).
+- Age is computed from ``Patient.birthDate`` on a given date (default today); sex from
+  ``Patient.gender`` (``other`` and ``unknown`` give ``None``).
+- Refuted and entered-in-error Conditions, entered-in-error and cancelled Observations, negative
+  results and resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to
+  nothing in :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
+
+Resources are validated with ``fhir.resources`` (its R4B models: R4B is the technical-correction
+release of R4, and Patient, Condition, Observation and Bundle have the same structure in both).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from .engine import Engine, default_engine
+from .errors import InputError
+from .knowledge import KnowledgeBase
+from .results import Differential
+from .vocabulary import normalize_term
+
+try:
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+    from pydantic import ValidationError
+except ImportError as _missing:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "pns_rules.fhir needs the 'fhir' extra: pip install 'pns-rules[fhir]'"
+    ) from _missing
+
+__all__ = [
+    "HPO_SYSTEMS",
+    "SNOMED_SYSTEMS",
+    "FhirError",
+    "FhirFinding",
+    "FhirIgnored",
+    "FhirRecord",
+    "FhirUnmapped",
+    "age_on",
+    "read_bundle",
+    "read_parts",
+    "read_resources",
+    "suggest_fhir",
+]
+
+#: Code system URIs read as HPO (compared without scheme, ``www.`` and trailing slash).
+HPO_SYSTEMS: tuple[str, ...] = (
+    "http://purl.obolibrary.org/obo/hp.owl",
+    "http://purl.obolibrary.org/obo/hp.obo",
+    "http://purl.obolibrary.org/obo/hp",
+    "http://human-phenotype-ontology.org",
+    "https://hpo.jax.org",
+    "https://hpo.jax.org/app",
+    "urn:oid:2.16.840.1.113883.6.339",
+)
+#: Code system URIs read as SNOMED CT.
+SNOMED_SYSTEMS: tuple[str, ...] = ("http://snomed.info/sct", "urn:oid:2.16.840.1.113883.6.96")
+
+_INTERPRETATION_SYSTEMS = frozenset(
+    {
+        "terminology.hl7.org/codesystem/v3-observationinterpretation",
+        "hl7.org/fhir/v2/0078",
+        "terminology.hl7.org/codesystem/v2-0078",
+    }
+)
+# Result qualifiers, as HL7 v3 ObservationInterpretation codes and SNOMED CT qualifier values
+# (Positive 10828004, Negative 260385009, Detected 260373001, Not detected 260415000, Inconclusive
+# 419984006). These say whether a test was positive; they carry no clinical knowledge.
+_INTERPRETATION_CODES = {
+    "pos": "positive",
+    "det": "positive",
+    "neg": "negative",
+    "nd": "negative",
+    "ind": "indeterminate",
+    "e": "indeterminate",
+}
+_SNOMED_RESULTS = {
+    "10828004": "positive",
+    "260373001": "positive",
+    "260385009": "negative",
+    "260415000": "negative",
+    "419984006": "indeterminate",
+}
+# Words a text result may start with; longer phrases first so "not detected" wins over "detected".
+_RESULT_WORDS: tuple[tuple[str, str], ...] = (
+    ("not detected", "negative"),
+    ("none detected", "negative"),
+    ("non reactive", "negative"),
+    ("nonreactive", "negative"),
+    ("negative", "negative"),
+    ("absent", "negative"),
+    ("neg", "negative"),
+    ("positive", "positive"),
+    ("detected", "positive"),
+    ("present", "positive"),
+    ("reactive", "positive"),
+    ("pos", "positive"),
+    ("indeterminate", "indeterminate"),
+    ("inconclusive", "indeterminate"),
+    ("equivocal", "indeterminate"),
+    ("borderline", "indeterminate"),
+)
+# A short antibody name ("Yo", "Hu", "Ri") counts only beside one of these words.
+_ANTIBODY_CUES = re.compile(
+    r"(?<![a-z0-9])(?:ab|abs|antibody|antibodies|autoantibody|autoantibodies|ig[gam]|anti)"
+    r"(?![a-z0-9])"
+)
+_SHORT_NAME = 4
+_HPO_CODE = re.compile(r"^(?:hp[:_])?(\d{7})$", re.IGNORECASE)
+_SNOMED_CODE = re.compile(r"^\d{6,18}$")
+_IGNORED_CONDITION = {"refuted": "refuted", "entered-in-error": "entered in error"}
+_IGNORED_OBSERVATION = {"entered-in-error": "entered in error", "cancelled": "cancelled"}
+_READ_TYPES = ("Patient", "Condition", "Observation")
+_MAX_ERRORS_SHOWN = 3
+
+
+class FhirError(InputError):
+    """FHIR input that cannot be read: not JSON, not valid FHIR R4, or not one patient's record.
+
+    ``problems`` lists each problem as ``"location: message"`` (locations such as
+    ``entry[2].resource.birthDate``); the message never repeats the offending values.
+    """
+
+    def __init__(self, parameter: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        shown = "; ".join(self.problems[:_MAX_ERRORS_SHOWN])
+        more = len(self.problems) - _MAX_ERRORS_SHOWN
+        valid = shown + (f" (and {more} more)" if more > 0 else "")
+        InputError.__init__(self, parameter, None, valid)
+        self.args = (f"{parameter}: {valid}",)
+
+
+@attrs.frozen
+class FhirFinding:
+    """A vocabulary finding read from a resource, and the coding or text it was read from."""
+
+    resource: str
+    finding: str
+    label: str
+    kind: str
+    source: str
+
+
+@attrs.frozen
+class FhirUnmapped:
+    """A resource whose codes map to no vocabulary finding or antibody."""
+
+    resource: str
+    codes: tuple[str, ...]
+    text: str
+    reason: str
+
+
+@attrs.frozen
+class FhirIgnored:
+    """A resource that was read but deliberately not used, and why."""
+
+    resource: str
+    reason: str
+
+
+@attrs.frozen
+class FhirRecord:
+    """What a FHIR record gives :func:`pns_rules.suggest`, and an account of everything read.
+
+    ``findings`` and ``antibodies`` are vocabulary terms (HPO ids or finding ids), ready to pass on;
+    ``used`` says which resource each came from.
+    """
+
+    patient: str | None
+    age: float | None
+    sex: str | None
+    findings: tuple[str, ...]
+    antibodies: tuple[str, ...]
+    used: tuple[FhirFinding, ...]
+    unmapped: tuple[FhirUnmapped, ...]
+    ignored: tuple[FhirIgnored, ...]
+    notes: tuple[str, ...] = ()
+
+    def suggest_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`pns_rules.suggest` or :meth:`Engine.suggest`."""
+        return {
+            "findings": list(self.findings),
+            "antibodies": list(self.antibodies),
+            "age": self.age,
+            "sex": self.sex,
+        }
+
+    def suggest(self, engine: Engine | None = None) -> Differential:
+        """The differential for this record on ``engine`` (default: the shipped rules).
+
+        Use the engine whose rules the record was read against.
+        """
+        return (engine or default_engine()).suggest(**self.suggest_arguments())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return attrs.asdict(self, recurse=True)
+
+
+def read_bundle(
+    bundle: Mapping[str, Any] | str | bytes | Any,
+    *,
+    engine: Engine | None = None,
+    on: date | None = None,
+) -> FhirRecord:
+    """Read a FHIR R4 Bundle (JSON text, parsed JSON or a ``fhir.resources`` model).
+
+    ``engine`` gives the vocabulary (default: the shipped rules); ``on`` is the date ages are
+    computed for (default: today). Raises :class:`FhirError` (an ``InputError``) when the input is
+    not a valid Bundle or holds more than one patient.
+    """
+    data = _as_json(bundle, "bundle")
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        found = data.get("resourceType") if isinstance(data, dict) else data
+        raise FhirError("bundle", [f"expected a FHIR Bundle, got {_describe(found)}"])
+    return read_parts({"bundle": data}, engine=engine, on=on)
+
+
+def read_resources(
+    resources: Iterable[Mapping[str, Any] | Any],
+    *,
+    engine: Engine | None = None,
+    on: date | None = None,
+) -> FhirRecord:
+    """Read FHIR R4 resources (parsed JSON or ``fhir.resources`` models) as one patient's record.
+
+    A Bundle among them stands for its entries. See :func:`read_bundle` for the arguments and
+    errors.
+    """
+    if isinstance(resources, str | bytes | Mapping):
+        raise FhirError("resources", ["expected a list of FHIR resources (use read_bundle)"])
+    return read_parts(
+        {f"resources[{index}]": resource for index, resource in enumerate(resources)},
+        engine=engine,
+        on=on,
+    )
+
+
+def read_parts(
+    parts: Mapping[str, Any],
+    *,
+    engine: Engine | None = None,
+    on: date | None = None,
+) -> FhirRecord:
+    """Read named resources or Bundles (``None`` for none) as one patient's record.
+
+    This is how CDS Hooks prefetch is read: ``{"prefetch.patient": {...}, "prefetch.conditions":
+    {...Bundle...}}``. The names locate problems in :class:`FhirError` messages.
+    """
+    items: list[tuple[Any, str | None]] = []
+    skipped: list[FhirIgnored] = []
+    for name, value in parts.items():
+        if value is not None:
+            found, ignored = _collect(_as_json(value, name), name)
+            items += found
+            skipped += ignored
+    return _read(items, skipped, _knowledge(engine), on)
+
+
+def suggest_fhir(
+    bundle: Mapping[str, Any] | str | bytes | Any,
+    *,
+    engine: Engine | None = None,
+    on: date | None = None,
+) -> tuple[FhirRecord, Differential]:
+    """Read a Bundle (see :func:`read_bundle`) and rank it: ``(record, differential)``."""
+    engine = engine or default_engine()
+    record = read_bundle(bundle, engine=engine, on=on)
+    return record, record.suggest(engine)
+
+
+def age_on(birth: date | str, on: date) -> tuple[float | None, str | None]:
+    """Age in years on ``on`` for a FHIR ``birthDate`` (``YYYY``, ``YYYY-MM`` or a date).
+
+    Returns ``(age, note)``. The age is whole completed years plus the elapsed part of the current
+    year, rounded down to 3 decimals, so it crosses every whole year exactly on the birthday. A
+    partial date is taken at its latest possible day (the youngest possible age) and noted; a date
+    after ``on`` or an age over 120 gives ``None`` and a note.
+    """
+    note = None
+    if isinstance(birth, str) and birth.count("-") == 2:
+        birth = date.fromisoformat(birth)
+    if isinstance(birth, str):
+        parts = birth.split("-")
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 12
+        day = calendar.monthrange(year, month)[1]
+        birth_date = date(year, month, day)
+        note = (
+            f"birthDate {birth} gives no day; age computed from {birth_date.isoformat()}, "
+            "the youngest it can be"
+        )
+    else:
+        birth_date = birth
+    if birth_date > on:
+        return None, f"birthDate {birth_date.isoformat()} is after {on.isoformat()}; age unknown"
+    years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+    if years > 120:
+        return None, f"birthDate {birth_date.isoformat()} gives an age over 120; age unknown"
+    last = _anniversary(birth_date, birth_date.year + years)
+    following = _anniversary(birth_date, birth_date.year + years + 1)
+    fraction = (on - last).days / (following - last).days
+    return years + math.floor(fraction * 1000) / 1000, note
+
+
+# -- reading ------------------------------------------------------------------------------------
+@attrs.define
+class _Reader:
+    kb: KnowledgeBase
+    snomed: dict[str, list[str]]
+    antibody_names: list[tuple[str, str]]
+    findings: dict[str, None] = attrs.field(factory=dict)
+    antibodies: dict[str, None] = attrs.field(factory=dict)
+    used: list[FhirFinding] = attrs.field(factory=list)
+    unmapped: list[FhirUnmapped] = attrs.field(factory=list)
+    ignored: list[FhirIgnored] = attrs.field(factory=list)
+
+    def use(self, resource: str, terms: list[tuple[str, str]]) -> None:
+        """Record ``(term, source)`` pairs read from ``resource``."""
+        for term, source in terms:
+            for finding_id in sorted(self.kb.terms[normalize_term(term)].maps_to):
+                finding = self.kb.findings[finding_id]
+                target = self.antibodies if finding.kind == "antibody" else self.findings
+                target[term] = None
+                self.used.append(
+                    FhirFinding(resource, finding.id, finding.label, finding.kind, source)
+                )
+
+    def map_codings(self, concept: Any) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+        """Vocabulary terms for a CodeableConcept's codings: ``(terms, codes, reasons)``.
+
+        ``terms`` pairs each vocabulary term with the coding it came from; ``codes`` lists every
+        coding as ``system|code (display)``; ``reasons`` says why a coding mapped to nothing.
+        """
+        terms: list[tuple[str, str]] = []
+        codes: list[str] = []
+        reasons: list[str] = []
+        for coding in _list(getattr(concept, "coding", None)):
+            system = _text(coding.system)
+            code = _text(coding.code)
+            display = _text(coding.display)
+            codes.append(f"{system or '(no system)'}|{code}" + (f" ({display})" if display else ""))
+            kind = _system_kind(system, code)
+            if kind == "hpo":
+                match = _HPO_CODE.match(code.strip())
+                hpo_id = f"HP:{match.group(1)}" if match else code
+                if normalize_term(hpo_id) in self.kb.terms:
+                    terms.append((hpo_id, f"HPO {hpo_id}" + (f" ({display})" if display else "")))
+                else:
+                    reasons.append(f"HPO {hpo_id} is not in the rule base's vocabulary")
+            elif kind == "snomed":
+                ids = self.snomed.get(code.strip(), [])
+                source = f"SNOMED CT {code.strip()}" + (f" ({display})" if display else "")
+                terms.extend((finding_id, source) for finding_id in ids)
+                if not ids:
+                    reasons.append(f"SNOMED CT {code.strip()} is not in the rule base's vocabulary")
+            else:
+                reasons.append(
+                    f"code system {system or '(none)'} is not read "
+                    "(findings are mapped from HPO and SNOMED CT codes)"
+                )
+        return terms, codes, reasons
+
+    def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str]:
+        """Antibodies named by a code's text or coding displays; ``(terms, problem)``."""
+        texts = [_text(getattr(concept, "text", None))]
+        texts += [_text(c.display) for c in _list(getattr(concept, "coding", None))]
+        found: dict[str, str] = {}
+        for text in filter(None, texts):
+            key = normalize_term(text)
+            cue = _ANTIBODY_CUES.search(key) is not None
+            for name, finding_id in self.antibody_names:
+                if len(name) < _SHORT_NAME and not cue:
+                    continue
+                if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", key):
+                    found.setdefault(finding_id, f"antibody named in '{text}'")
+        if len(found) > 1:
+            labels = ", ".join(self.kb.findings[f].label for f in sorted(found))
+            return [], f"names several antibodies ({labels}); give one Observation per antibody"
+        return [(f, source) for f, source in found.items()], ""
+
+
+def _read(
+    resources: list[tuple[Any, str | None]],
+    skipped: list[FhirIgnored],
+    kb: KnowledgeBase,
+    on: date | None,
+) -> FhirRecord:
+    today = on.date() if isinstance(on, datetime) else (on or date.today())
+    reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
+    reader.ignored.extend(skipped)
+    patients = [(r, url) for r, url in resources if r.get_resource_type() == "Patient"]
+    patient_keys = {_key(r, url, 0) for r, url in patients}
+    if len(patient_keys) > 1:
+        raise FhirError(
+            "record",
+            [
+                f"holds {len(patient_keys)} patients ({', '.join(sorted(patient_keys))}); "
+                "pass one patient's record"
+            ],
+        )
+    notes: list[str] = []
+    age: float | None = None
+    sex: str | None = None
+    patient_key: str | None = None
+    references: set[str] = set()
+    if patients:
+        patient, url = patients[0]
+        patient_key = _key(patient, url, 0)
+        references = {f"Patient/{patient.id}"} if patient.id else set()
+        if url:
+            references.add(url)
+        gender = _text(patient.gender)
+        sex = gender if gender in ("female", "male") else None
+        if patient.birthDate is not None:
+            age, note = age_on(patient.birthDate, today)
+            if note:
+                notes.append(note)
+        else:
+            notes.append("the Patient has no birthDate; age unknown")
+    else:
+        notes.append("no Patient resource; age and sex unknown")
+    for index, (resource, url) in enumerate(resources):
+        kind = resource.get_resource_type()
+        key = _key(resource, url, index)
+        if kind == "Patient":
+            continue
+        if kind not in _READ_TYPES:
+            reader.ignored.append(FhirIgnored(key, f"{kind} resources are not read"))
+            continue
+        subject = _reference(getattr(resource, "subject", None))
+        if subject and references and not _same_patient(subject, references):
+            reader.ignored.append(FhirIgnored(key, "about another patient"))
+            continue
+        if kind == "Condition":
+            _condition(reader, resource, key)
+        else:
+            _observation(reader, resource, key)
+    return FhirRecord(
+        patient=patient_key,
+        age=age,
+        sex=sex,
+        findings=tuple(reader.findings),
+        antibodies=tuple(reader.antibodies),
+        used=tuple(reader.used),
+        unmapped=tuple(reader.unmapped),
+        ignored=tuple(reader.ignored),
+        notes=tuple(notes),
+    )
+
+
+def _condition(reader: _Reader, condition: Any, key: str) -> None:
+    for code in _codes(condition.verificationStatus):
+        if code in _IGNORED_CONDITION:
+            reader.ignored.append(FhirIgnored(key, f"verificationStatus {code}"))
+            return
+    terms, codes, reasons = reader.map_codings(condition.code)
+    problem = ""
+    if not terms:
+        terms, problem = reader.antibody_terms(condition.code)
+    if terms:
+        reader.use(key, terms)
+        return
+    reader.unmapped.append(
+        FhirUnmapped(
+            key,
+            tuple(codes),
+            _text(getattr(condition.code, "text", None)),
+            problem or "; ".join(reasons) or "no code",
+        )
+    )
+
+
+def _observation(reader: _Reader, observation: Any, key: str) -> None:
+    status = _text(observation.status)
+    if status in _IGNORED_OBSERVATION:
+        reader.ignored.append(FhirIgnored(key, f"status {_IGNORED_OBSERVATION[status]}"))
+        return
+    result = _result(observation)
+    terms, codes, reasons = reader.map_codings(observation.code)
+    problem = ""
+    if not terms:
+        terms, problem = reader.antibody_terms(observation.code)
+    value_is_finding = False
+    if not terms and not problem and observation.valueCodeableConcept is not None:
+        terms = reader.map_codings(observation.valueCodeableConcept)[0]
+        if terms:
+            # The value is the finding, so only the interpretation says whether it is present.
+            value_is_finding = True
+            result = _interpretation(observation)
+    if not terms:
+        if observation.valueQuantity is not None:
+            reasons.append("numeric results are not interpreted")
+        reader.unmapped.append(
+            FhirUnmapped(
+                key,
+                tuple(codes),
+                _text(getattr(observation.code, "text", None)),
+                problem or "; ".join(dict.fromkeys(reasons)) or "no code",
+            )
+        )
+        return
+    is_antibody = any(
+        reader.kb.findings[f].kind == "antibody"
+        for term, _ in terms
+        for f in reader.kb.terms[normalize_term(term)].maps_to
+    )
+    if result in ("negative", "indeterminate", "conflicting"):
+        reader.ignored.append(FhirIgnored(key, f"{result} result: not counted"))
+        return
+    if is_antibody and not value_is_finding and result != "positive":
+        reader.ignored.append(FhirIgnored(key, "antibody test without a positive result"))
+        return
+    reader.use(key, terms)
+
+
+def _result(observation: Any) -> str | None:
+    """``positive``, ``negative``, ``indeterminate``, ``conflicting`` or ``None`` (no result)."""
+    if observation.dataAbsentReason is not None:
+        return None
+    found = set()
+    interpretation = _interpretation(observation)
+    if interpretation is not None:
+        found.add(interpretation)
+    if observation.valueBoolean is not None:
+        found.add("positive" if observation.valueBoolean else "negative")
+    concept = observation.valueCodeableConcept
+    if concept is not None:
+        for coding in _list(concept.coding):
+            system = _system(_text(coding.system))
+            code = _text(coding.code)
+            if system in {_system(s) for s in SNOMED_SYSTEMS} and code in _SNOMED_RESULTS:
+                found.add(_SNOMED_RESULTS[code])
+            elif system in _INTERPRETATION_SYSTEMS and code.lower() in _INTERPRETATION_CODES:
+                found.add(_INTERPRETATION_CODES[code.lower()])
+            else:
+                word = _result_word(_text(coding.display))
+                if word:
+                    found.add(word)
+        word = _result_word(_text(concept.text))
+        if word:
+            found.add(word)
+    if observation.valueString is not None:
+        word = _result_word(_text(observation.valueString))
+        if word:
+            found.add(word)
+    return _combine(found)
+
+
+def _interpretation(observation: Any) -> str | None:
+    found = set()
+    for concept in _list(observation.interpretation):
+        for coding in _list(concept.coding):
+            system = _system(_text(coding.system))
+            code = _text(coding.code).lower()
+            if (not system or system in _INTERPRETATION_SYSTEMS) and code in _INTERPRETATION_CODES:
+                found.add(_INTERPRETATION_CODES[code])
+        word = _result_word(_text(concept.text))
+        if word:
+            found.add(word)
+    return _combine(found)
+
+
+def _combine(found: set[str]) -> str | None:
+    if not found:
+        return None
+    if len(found) > 1:
+        return "conflicting"
+    return next(iter(found))
+
+
+def _result_word(text: str) -> str | None:
+    key = normalize_term(text)
+    for phrase, meaning in _RESULT_WORDS:
+        if key == phrase or (key.startswith(phrase) and not key[len(phrase)].isalnum()):
+            return meaning
+    return None
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _knowledge(engine: Engine | None) -> KnowledgeBase:
+    return (engine or default_engine()).knowledge_base
+
+
+def _snomed_index(kb: KnowledgeBase) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for finding in kb.findings.values():
+        if finding.snomed:
+            index.setdefault(finding.snomed, []).append(finding.id)
+    return index
+
+
+def _antibody_names(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    names = []
+    for finding in kb.findings.values():
+        if finding.kind == "antibody":
+            for name in {finding.label, *finding.synonyms}:
+                key = normalize_term(name)
+                if key:
+                    names.append((key, finding.id))
+    return sorted(names, key=lambda pair: (-len(pair[0]), pair))
+
+
+def _system(system: str) -> str:
+    value = system.strip().lower()
+    value = re.sub(r"^https?://", "", value)
+    value = value.removeprefix("www.")
+    return value.rstrip("/")
+
+
+_HPO = frozenset(_system(s) for s in HPO_SYSTEMS)
+_SNOMED = frozenset(_system(s) for s in SNOMED_SYSTEMS)
+
+
+def _system_kind(system: str, code: str) -> str | None:
+    normalized = _system(system)
+    if normalized in _HPO:
+        return "hpo" if _HPO_CODE.match(code.strip()) else None
+    if normalized in _SNOMED:
+        return "snomed" if _SNOMED_CODE.match(code.strip()) else None
+    if not normalized and code.strip().upper().startswith("HP:"):
+        return "hpo" if _HPO_CODE.match(code.strip()) else None
+    return None
+
+
+def _codes(concept: Any) -> list[str]:
+    return [_text(c.code) for c in _list(getattr(concept, "coding", None))]
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if value else []
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _reference(value: Any) -> str:
+    return _text(getattr(value, "reference", None))
+
+
+def _same_patient(reference: str, patient: set[str]) -> bool:
+    reference = re.sub(r"/_history/[^/]*$", "", reference)
+    if reference in patient:
+        return True
+    return any(p.startswith("Patient/") and reference.endswith("/" + p) for p in patient)
+
+
+def _key(resource: Any, full_url: str | None, index: int) -> str:
+    kind = resource.get_resource_type()
+    if resource.id:
+        return f"{kind}/{resource.id}"
+    if full_url:
+        return str(full_url)
+    return f"{kind} #{index}"
+
+
+def _anniversary(birth: date, year: int) -> date:
+    try:
+        return birth.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+def _describe(value: object) -> str:
+    """A resourceType, or the JSON type of what stands where a resource should."""
+    if isinstance(value, str):
+        return f"resourceType {value[:40]!r}"
+    return "no resourceType" if value is None else f"a JSON {type(value).__name__}"
+
+
+def _as_json(value: Any, parameter: str) -> Any:
+    if isinstance(value, str | bytes | bytearray):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            raise FhirError(parameter, [f"not valid JSON ({message})"]) from None
+    if hasattr(value, "get_resource_type") and hasattr(value, "model_dump_json"):
+        return json.loads(value.model_dump_json())
+    return value
+
+
+def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored]]:
+    """Validated resources (with their fullUrl) from one resource or Bundle, and skipped entries."""
+    if not isinstance(data, dict):
+        raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
+    _check_type(data, "(top level)", where)
+    if data["resourceType"] != "Bundle":
+        return [(_validate(get_fhir_model_class(data["resourceType"]), data, where), None)], []
+    entries = data.get("entry")
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            _check_type(entry["resource"], f"entry[{index}].resource", where)
+    bundle = _validate(Bundle, data, where)
+    items: list[tuple[Any, str | None]] = []
+    skipped: list[FhirIgnored] = []
+    for index, entry in enumerate(bundle.entry or ()):
+        resource = entry.resource
+        if resource is None:
+            skipped.append(FhirIgnored(f"{where}.entry[{index}]", "entry without a resource"))
+        elif entry.search is not None and entry.search.mode == "outcome":
+            key = _key(resource, entry.fullUrl, index)
+            skipped.append(FhirIgnored(key, "search outcome, not data"))
+        else:
+            items.append((resource, entry.fullUrl))
+    return items, skipped
+
+
+def _check_type(resource: dict[str, Any], location: str, where: str) -> None:
+    """Refuse unknown resource types up front (``fhir.resources`` fails on them obscurely)."""
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
+        raise FhirError(where, [f"{location}: resourceType is missing"])
+    try:
+        get_fhir_model_class(kind)
+    except ValueError:
+        raise FhirError(where, [f"{location}: unknown resourceType {kind[:40]!r}"]) from None
+
+
+def _validate(model_class: Any, data: dict[str, Any], parameter: str) -> Any:
+    try:
+        return model_class.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_location(error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise FhirError(parameter, problems or ["not valid FHIR R4"]) from None
+    except (RecursionError, ValueError, TypeError, KeyError) as exc:
+        raise FhirError(parameter, [f"not valid FHIR R4 ({type(exc).__name__})"]) from None
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return " ".join(text.split()) or "(top level)"

@@ -1,0 +1,515 @@
+"""Reading FHIR R4 records (pns_rules.fhir) against the EHR test rule base in tests/data."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.patient import Patient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pns_rules import Engine, InputError
+from pns_rules.fhir import (
+    HPO_SYSTEMS,
+    FhirError,
+    FhirRecord,
+    age_on,
+    read_bundle,
+    read_resources,
+    suggest_fhir,
+)
+
+DATA = Path(__file__).parent / "data"
+RULES = DATA / "ehr-rules"
+ON = date(2026, 11, 20)
+ENGINE = Engine.from_directory(RULES)
+_IDS = itertools.count(1)
+PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1962-03-14"}
+
+
+def bundle_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / "fhir" / f"{name}.json").read_text())
+    return data
+
+
+def read(*resources: dict[str, Any], engine: Engine = ENGINE) -> FhirRecord:
+    return read_resources([PATIENT, *resources], engine=engine, on=ON)
+
+
+def condition(*codings: dict[str, str], status: str | None = None, **extra: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": f"c{next(_IDS)}",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": list(codings)},
+        **extra,
+    }
+    if status:
+        resource["verificationStatus"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": status,
+                }
+            ]
+        }
+    return resource
+
+
+def observation(text: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": text},
+        **extra,
+    }
+
+
+def sct(code: str, display: str = "") -> dict[str, str]:
+    coding = {"system": "http://snomed.info/sct", "code": code}
+    return {**coding, "display": display} if display else coding
+
+
+def hpo(code: str, system: str = "http://purl.obolibrary.org/obo/hp.owl") -> dict[str, str]:
+    return {"system": system, "code": code}
+
+
+POSITIVE = {
+    "interpretation": [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                    "code": "POS",
+                }
+            ]
+        }
+    ]
+}
+
+
+# -- the test data --------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", sorted((DATA / "fhir").glob("*.json")), ids=lambda p: p.name)
+def test_every_test_bundle_is_valid_fhir(path: Path) -> None:
+    bundle = Bundle.model_validate_json(path.read_text())
+    assert bundle.entry
+
+
+def test_the_cerebellar_bundle_is_read_in_full() -> None:
+    record = read_bundle(bundle_file("cerebellar-woman"), engine=ENGINE, on=ON)
+    assert record.patient == "Patient/pns-demo-1"
+    assert record.sex == "female"
+    assert record.age is not None and int(record.age) == 64
+    assert record.findings == ("HP:0001251", "HP:0000639")
+    assert record.antibodies == ("pns:anti-yo",)
+    assert {(u.resource, u.finding) for u in record.used} == {
+        ("Condition/pns-demo-1-ataxia", "HP:0001251"),
+        ("Condition/pns-demo-1-nystagmus", "HP:0000639"),
+        ("Observation/pns-demo-1-yo", "pns:anti-yo"),
+    }
+    ignored = {i.resource: i.reason for i in record.ignored}
+    assert ignored == {
+        "Condition/pns-demo-1-dysarthria": "verificationStatus refuted",
+        "Condition/pns-demo-1-hyponatremia": "verificationStatus entered-in-error",
+        "Observation/pns-demo-1-hu": "negative result: not counted",
+        "Observation/pns-demo-1-ri": "status cancelled",
+        "Encounter/pns-demo-1-visit": "Encounter resources are not read",
+    }
+    unmapped = {u.resource: u for u in record.unmapped}
+    assert set(unmapped) == {
+        "Condition/pns-demo-1-hypertension",
+        "Condition/pns-demo-1-icd",
+        "Observation/pns-demo-1-sodium",
+    }
+    assert unmapped["Condition/pns-demo-1-hypertension"].codes == (
+        "http://snomed.info/sct|38341003 (High blood pressure)",
+    )
+    assert (
+        "not in the rule base's vocabulary" in unmapped["Condition/pns-demo-1-hypertension"].reason
+    )
+    assert "icd-10 is not read" in unmapped["Condition/pns-demo-1-icd"].reason
+    assert "numeric results are not interpreted" in unmapped["Observation/pns-demo-1-sodium"].reason
+
+
+def test_every_resource_is_accounted_for_exactly_once() -> None:
+    for name in ("cerebellar-woman", "unrelated-man"):
+        bundle = bundle_file(name)
+        record = read_bundle(bundle, engine=ENGINE, on=ON)
+        keys = [
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] != "Patient"
+        ]
+        accounted = (
+            sorted({u.resource for u in record.used})
+            + [u.resource for u in record.unmapped]
+            + [i.resource for i in record.ignored]
+        )
+        assert sorted(accounted) == sorted(keys)
+
+
+def test_the_record_ranks_like_suggest_with_the_same_input() -> None:
+    record, result = suggest_fhir(json.dumps(bundle_file("cerebellar-woman")), engine=ENGINE, on=ON)
+    direct = ENGINE.suggest(
+        ["ataxia", "nystagmus"], antibodies=["anti-Yo"], sex="female", age=record.age
+    )
+    assert result.syndromes[0].id == "test-cerebellar"
+    assert result.syndromes[0].level == "high"
+    assert [(s.id, s.score) for s in result.syndromes] == [
+        (s.id, s.score) for s in direct.syndromes
+    ]
+    assert result.cancers[0].id == "ovarian-cancer"
+
+
+def test_an_unrelated_record_gives_an_empty_differential() -> None:
+    record, result = suggest_fhir(bundle_file("unrelated-man"), engine=ENGINE, on=ON)
+    assert record.sex == "male" and record.findings == () and record.antibodies == ()
+    assert result.syndromes == ()
+    assert record.notes and "1958-07" in record.notes[0]
+
+
+def test_resources_and_models_read_like_a_bundle() -> None:
+    bundle = bundle_file("cerebellar-woman")
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    from_bundle = read_bundle(bundle, engine=ENGINE, on=ON)
+    from_list = read_resources(resources, engine=ENGINE, on=ON)
+    assert from_list.findings == from_bundle.findings
+    assert from_list.antibodies == from_bundle.antibodies
+    assert from_list.unmapped == from_bundle.unmapped
+    assert from_list.ignored == from_bundle.ignored
+    models = read_resources(
+        [Patient.model_validate(PATIENT), Condition.model_validate(condition(sct("20262006")))],
+        engine=ENGINE,
+        on=ON,
+    )
+    assert models.findings == ("HP:0001251",)
+    assert read_bundle(Bundle.model_validate(bundle), engine=ENGINE, on=ON) == from_bundle
+
+
+# -- codes --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "system",
+    [
+        *HPO_SYSTEMS,
+        "https://purl.obolibrary.org/obo/hp.owl",
+        "http://purl.obolibrary.org/obo/hp.owl/",
+        "http://www.human-phenotype-ontology.org/",
+    ],
+)
+@pytest.mark.parametrize("code", ["HP:0001251", "HP_0001251", "hp:0001251", "0001251"])
+def test_hpo_codes_in_every_usual_system(system: str, code: str) -> None:
+    assert read(condition(hpo(code, system))).findings == ("HP:0001251",)
+
+
+def test_an_hpo_id_without_a_system_is_read() -> None:
+    assert read(condition({"code": "HP:0000639"})).findings == ("HP:0000639",)
+
+
+def test_snomed_codes_come_from_the_rule_files(tmp_path: Path) -> None:
+    assert read(condition(sct("20262006", "Ataxia"))).findings == ("HP:0001251",)
+    assert read(condition(sct("307699005"))).findings == ("HP:0000639",)
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    findings = rules / "findings.toml"
+    findings.write_text(findings.read_text().replace('snomed = "20262006"', 'snomed = "1234567"'))
+    other = Engine.from_directory(rules)
+    assert read(condition(sct("1234567")), engine=other).findings == ("HP:0001251",)
+    record = read(condition(sct("20262006")), engine=other)
+    assert record.findings == ()
+    assert record.unmapped[0].reason == "SNOMED CT 20262006 is not in the rule base's vocabulary"
+
+
+def test_unknown_hpo_terms_and_systems_are_reported() -> None:
+    record = read(condition(hpo("HP:0000001")), condition({"system": "urn:x", "code": "1"}))
+    reasons = [u.reason for u in record.unmapped]
+    assert reasons == [
+        "HPO HP:0000001 is not in the rule base's vocabulary",
+        "code system urn:x is not read (findings are mapped from HPO and SNOMED CT codes)",
+    ]
+
+
+def test_a_condition_with_one_mappable_coding_is_used() -> None:
+    icd = {"system": "http://hl7.org/fhir/sid/icd-10", "code": "G11.9"}
+    record = read(condition(icd, sct("20262006")))
+    assert record.findings == ("HP:0001251",) and record.unmapped == ()
+
+
+@pytest.mark.parametrize(
+    ("status", "used"),
+    [
+        (None, True),
+        ("confirmed", True),
+        ("provisional", True),
+        ("unconfirmed", True),
+        ("differential", True),
+        ("refuted", False),
+        ("entered-in-error", False),
+    ],
+)
+def test_condition_verification_status(status: str | None, used: bool) -> None:
+    record = read(condition(sct("20262006"), status=status))
+    assert bool(record.findings) is used
+    assert bool(record.ignored) is not used
+
+
+# -- antibodies and results -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "antibody"),
+    [
+        ("Anti-Yo antibody", "pns:anti-yo"),
+        ("Yo Ab [Presence] in Serum", "pns:anti-yo"),
+        ("Purkinje cell cytoplasmic antibody type 1 (PCA-1)", "pns:anti-yo"),
+        ("ANNA-1 IgG", "pns:anti-hu"),
+        ("Hu antibody, CSF", "pns:anti-hu"),
+        ("anti-P/Q-type VGCC", "pns:anti-vgcc"),
+    ],
+)
+def test_antibody_observations_are_recognised_by_name(text: str, antibody: str) -> None:
+    record = read(observation(text, **POSITIVE))
+    assert record.antibodies == (antibody,)
+    assert record.used[0].source == f"antibody named in '{text}'"
+
+
+@pytest.mark.parametrize("text", ["Hu", "Yoga class", "Hunting injury", "Ri"])
+def test_short_names_need_an_antibody_word(text: str) -> None:
+    record = read(observation(text, **POSITIVE))
+    assert record.antibodies == ()
+    assert len(record.unmapped) == 1
+
+
+def test_a_panel_naming_several_antibodies_is_reported_not_guessed() -> None:
+    record = read(observation("Anti-Yo / anti-Hu antibody panel", **POSITIVE))
+    assert record.antibodies == ()
+    assert "names several antibodies" in record.unmapped[0].reason
+
+
+def _interpretation(code: str) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+    return {"interpretation": [{"coding": [{"system": system, "code": code}]}]}
+
+
+@pytest.mark.parametrize(
+    ("result", "positive"),
+    [
+        (_interpretation("POS"), True),
+        (_interpretation("DET"), True),
+        ({"valueCodeableConcept": {"coding": [sct("10828004", "Positive")]}}, True),
+        ({"valueCodeableConcept": {"coding": [sct("260373001", "Detected")]}}, True),
+        ({"valueCodeableConcept": {"text": "Positive"}}, True),
+        ({"valueString": "Positive 1:320"}, True),
+        ({"valueString": "detected"}, True),
+        ({"valueBoolean": True}, True),
+        (_interpretation("NEG"), False),
+        (_interpretation("ND"), False),
+        ({"valueCodeableConcept": {"coding": [sct("260385009", "Negative")]}}, False),
+        ({"valueCodeableConcept": {"coding": [sct("260415000", "Not detected")]}}, False),
+        ({"valueString": "Not detected"}, False),
+        ({"valueBoolean": False}, False),
+        ({"valueCodeableConcept": {"coding": [sct("419984006", "Inconclusive")]}}, False),
+        ({}, False),
+        ({"valueQuantity": {"value": 1.2, "unit": "index"}}, False),
+        ({**_interpretation("POS"), "valueString": "negative"}, False),
+    ],
+)
+def test_antibodies_count_only_when_positive(result: dict[str, Any], positive: bool) -> None:
+    record = read(observation("Anti-Yo antibody", **result))
+    assert (record.antibodies == ("pns:anti-yo",)) is positive
+    if not positive:
+        assert record.ignored and record.ignored[0].resource == "Observation/o1"
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
+def test_withdrawn_observations_are_ignored(status: str) -> None:
+    record = read(observation("Anti-Yo antibody", status=status, **POSITIVE))
+    assert record.antibodies == ()
+    assert record.ignored[0].reason.startswith("status")
+
+
+def test_observations_of_findings() -> None:
+    coded = {"code": {"coding": [hpo("HP:0001251")]}}
+    assert read(observation("", **coded)).findings == ("HP:0001251",)
+    assert read(observation("", **coded, valueBoolean=False)).findings == ()
+    feature = observation(
+        "Phenotypic feature", valueCodeableConcept={"coding": [hpo("HP:0000639")]}
+    )
+    assert read(feature).findings == ("HP:0000639",)
+    absent = dict(feature, **_interpretation("NEG"))
+    assert read(absent).findings == ()
+
+
+def test_resources_about_another_patient_are_ignored() -> None:
+    other = condition(sct("20262006"), subject={"reference": "Patient/someone-else"})
+    absolute = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p1"})
+    record = read(other, absolute)
+    assert record.findings == ("HP:0000639",)
+    assert record.ignored[0].reason == "about another patient"
+
+
+# -- age and sex --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("birth", "on", "age"),
+    [
+        (date(2000, 6, 15), date(2018, 6, 14), 17.997),
+        (date(2000, 6, 15), date(2018, 6, 15), 18.0),
+        (date(2000, 2, 29), date(2001, 2, 28), 1.0),
+        (date(2026, 11, 20), date(2026, 11, 20), 0.0),
+        ("1962", date(2026, 11, 20), 63.887),
+        ("2000-06-15", date(2018, 6, 15), 18.0),
+    ],
+)
+def test_age_on(birth: date | str, on: date, age: float) -> None:
+    assert age_on(birth, on)[0] == age
+
+
+def test_ages_cross_whole_years_on_the_birthday() -> None:
+    birth = date(1990, 1, 31)
+    for day in range(1, 366):
+        on = date.fromordinal(date(2024, 1, 1).toordinal() + day)
+        value, _ = age_on(birth, on)
+        assert value is not None
+        assert int(value) == on.year - 1990 - ((on.month, on.day) < (1, 31))
+
+
+def test_partial_future_and_implausible_birth_dates_are_noted() -> None:
+    assert "gives no day" in str(age_on("1962-05", ON)[1])
+    assert age_on(date(2030, 1, 1), ON) == (
+        None,
+        "birthDate 2030-01-01 is after 2026-11-20; age unknown",
+    )
+    assert age_on(date(1890, 1, 1), ON)[0] is None
+
+
+@pytest.mark.parametrize(
+    ("gender", "sex"), [("female", "female"), ("male", "male"), ("other", None), ("unknown", None)]
+)
+def test_sex_from_gender(gender: str, sex: str | None) -> None:
+    record = read_resources([dict(PATIENT, gender=gender)], engine=ENGINE, on=ON)
+    assert record.sex == sex
+
+
+def test_a_record_without_a_patient_has_unknown_age_and_sex() -> None:
+    record = read_resources([condition(sct("20262006"))], engine=ENGINE, on=ON)
+    assert (record.age, record.sex, record.patient) == (None, None, None)
+    assert record.findings == ("HP:0001251",)
+    assert record.notes == ("no Patient resource; age and sex unknown",)
+
+
+# -- errors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("bundle", "fragment"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[[[[" * 100_000, "not valid JSON"),
+        ({"resourceType": "Patient"}, "expected a FHIR Bundle, got resourceType 'Patient'"),
+        ([], "expected a FHIR Bundle, got a JSON list"),
+        ({"resourceType": "Bundle"}, "type: Value for the field 'type' is required"),
+        (
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
+            "entry[0].resource: resourceType is missing",
+        ),
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {"resourceType": "Frob"}}],
+            },
+            "unknown resourceType 'Frob'",
+        ),
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": dict(PATIENT, birthDate="62")}],
+            },
+            "entry[0].resource.birthDate",
+        ),
+    ],
+)
+def test_invalid_input_raises_a_readable_error(bundle: Any, fragment: str) -> None:
+    with pytest.raises(FhirError) as info:
+        read_bundle(bundle, engine=ENGINE, on=ON)
+    assert isinstance(info.value, InputError) and isinstance(info.value, ValueError)
+    assert fragment in str(info.value)
+
+
+def test_two_patients_are_refused() -> None:
+    with pytest.raises(FhirError, match="holds 2 patients"):
+        read_resources([PATIENT, dict(PATIENT, id="p2")], engine=ENGINE, on=ON)
+
+
+def test_a_bundle_passed_as_resources_is_refused() -> None:
+    with pytest.raises(FhirError, match="use read_bundle"):
+        read_resources(bundle_file("unrelated-man"), engine=ENGINE)  # type: ignore[arg-type]
+
+
+# -- a property: nothing is dropped, withdrawn data never counts --------------------------------
+CODINGS = [
+    sct("20262006"),
+    sct("307699005"),
+    sct("38341003"),
+    hpo("HP:0001260"),
+    hpo("HP:0000001"),
+    {"system": "http://loinc.org", "code": "2947-0"},
+]
+ANTIBODY_TEXTS = ["Anti-Yo antibody", "ANNA-1 IgG", "Glucose", "Yo and Hu antibodies"]
+RESULTS = [{}, POSITIVE, _interpretation("NEG"), {"valueBoolean": True}]
+
+
+@st.composite
+def resources(draw: st.DrawFn) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for index in range(draw(st.integers(0, 8))):
+        if draw(st.booleans()):
+            item = condition(
+                draw(st.sampled_from(CODINGS)),
+                status=draw(st.sampled_from([None, "confirmed", "refuted", "entered-in-error"])),
+            )
+        else:
+            item = observation(
+                draw(st.sampled_from(ANTIBODY_TEXTS)),
+                status=draw(st.sampled_from(["final", "preliminary", "cancelled"])),
+                **draw(st.sampled_from(RESULTS)),
+            )
+        item["id"] = f"r{index}"
+        items.append(item)
+    return items
+
+
+@settings(max_examples=80, deadline=None)
+@given(resources())
+def test_every_resource_lands_in_exactly_one_place(items: list[dict[str, Any]]) -> None:
+    record = read(*items)
+    used = {u.resource for u in record.used}
+    places = [*used, *(u.resource for u in record.unmapped), *(i.resource for i in record.ignored)]
+    assert sorted(places) == sorted(f"{r['resourceType']}/{r['id']}" for r in items)
+    withdrawn = {
+        f"{r['resourceType']}/{r['id']}"
+        for r in items
+        if r.get("status") == "cancelled"
+        or r.get("verificationStatus", {}).get("coding", [{}])[0].get("code")
+        in ("refuted", "entered-in-error")
+    }
+    assert not used & withdrawn
+    assert all(ENGINE.knowledge_base.findings[u.finding].kind == u.kind for u in record.used)
+
+
+def test_every_shipped_snomed_code_maps_to_its_finding() -> None:
+    """Holds for any rule base: a Condition coded with a finding's SNOMED CT code reads as it."""
+    shipped = Engine.shipped()
+    coded = [f for f in shipped.knowledge_base.findings.values() if f.snomed]
+    codes = [f.snomed for f in coded]
+    assert len(codes) == len(set(codes)), "two findings share a SNOMED CT code"
+    for finding in coded:
+        assert finding.snomed is not None
+        record = read(condition(sct(finding.snomed)), engine=shipped)
+        assert [u.finding for u in record.used] == [finding.id]
