@@ -154,6 +154,14 @@ def test_spark_style_batches_equal_one_frame(engine: Engine) -> None:
         {k: v for k, v in row.items() if k in ("id", "error")} if row["error"] else row
         for row in expected(engine, frame)
     ]
+    # Arrow (Spark, Parquet) hands list columns over as numpy arrays
+    import numpy as np
+
+    arrays = frame.assign(
+        findings=[np.array(f, dtype=object) for f in frame["findings"]],
+        antibodies=[np.array(a, dtype=object) for a in frame["antibodies"]],
+    )
+    assert suggest_frame(arrays).equals(whole)
     assert spark_schema() == (
         "id string, top_level string, categories string, syndromes string, cancers string, "
         "unrecognized string, rule_base string, notice string, error string"
