@@ -420,14 +420,28 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             output_format=output_format,
             header=header,
         )
+        read = [0]
+
+        def counted(records: Iterator[Record]) -> Iterator[Record]:
+            for record in records:
+                read[0] += 1
+                yield record
+
         progress = Progress(
-            sys.stderr, size=size, position=position, enabled=not args.quiet and _is_tty()
+            sys.stderr,
+            size=size,
+            position=position,
+            rows_read=lambda: read[0],
+            enabled=not args.quiet and _is_tty(),
         )
         failed = total = 0
         with _open_output(output_path) as output, _open_output(errors_path) as errors:
             if output_format == "csv":
                 output.write(",".join(OUTPUT_COLUMNS) + "\r\n")
-            for outcome in evaluate(records, options, jobs=args.jobs, chunk_size=args.chunk_size):
+            outcomes = evaluate(
+                counted(records), options, jobs=args.jobs, chunk_size=args.chunk_size
+            )
+            for outcome in outcomes:
                 total += 1
                 if outcome.text is not None:
                     output.write(outcome.text)
@@ -481,7 +495,11 @@ def _open_output(path: Path) -> TextIO:
 
 
 class Progress:
-    """A one-line progress bar with rate and ETA on a terminal; silent when disabled."""
+    """A one-line progress bar with rate and ETA on a terminal; silent when disabled.
+
+    The share done is estimated from the share of the input read (``position() / size``), scaled
+    by how many of the rows read so far are done (``rows_read``): rows are read ahead of results.
+    """
 
     def __init__(
         self,
@@ -490,19 +508,21 @@ class Progress:
         size: int | None,
         position: Callable[[], int] | None,
         enabled: bool,
+        rows_read: Callable[[], int] | None = None,
         interval: float = 0.2,
     ) -> None:
         self._stream = stream
         self._size = size
         self._position = position
+        self._rows_read = rows_read
         self.enabled = enabled
         self._interval = interval
         self._start = time.monotonic()
-        self._next = self._start + interval
+        self._next = self._start + max(interval, 1.0)  # a rate and ETA need a second of data
 
     def update(self, rows: int, failed: int) -> None:
         """Show progress after ``rows`` rows (at most every ``interval`` seconds)."""
-        if not self.enabled:
+        if not self.enabled or rows == 0:
             return
         now = time.monotonic()
         if now < self._next:
@@ -529,6 +549,9 @@ class Progress:
                 fraction = min(self._position() / self._size, 1.0)
             except (OSError, ValueError):
                 fraction = 0.0
+            read = self._rows_read() if self._rows_read is not None else 0
+            if read > 0:
+                fraction *= min(rows / read, 1.0)
             if fraction > 0:
                 filled = int(fraction * 20)
                 remaining = elapsed * (1 - fraction) / fraction

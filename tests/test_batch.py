@@ -253,8 +253,13 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None
 
 def test_progress_bar_shows_rate_and_eta() -> None:
     stream = io.StringIO()
-    progress = Progress(stream, size=1000, position=lambda: 250, enabled=True, interval=0.0)
-    progress.update(500, 2)
+    progress = Progress(
+        stream, size=1000, position=lambda: 500, rows_read=lambda: 1000, enabled=True, interval=0.0
+    )
+    progress.update(500, 2)  # within the first second: nothing yet
+    assert stream.getvalue() == ""
+    progress._next = 0.0
+    progress.update(500, 2)  # half the file read, half of what was read done: a quarter
     progress.finish(2000, 2)
     text = stream.getvalue()
     assert "\r[#####..............." in text and "25%" in text
