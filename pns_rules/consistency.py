@@ -47,7 +47,6 @@ CODES: Mapping[str, str] = {
     "patient of that cancer's age range and sex",
     "E070": "duplicate rule: equivalent conditions and the same effect as another rule",
     "E071": "conflicting rules: equivalent conditions, same syndrome and item, different effects",
-    "W062": "a rule's cancer points reach ages its syndrome's association with that cancer excludes",
     "W070": "redundant rule: whenever it fires, another rule with the same effect fires too",
     "W072": "a rule's weight never counts: whenever it fires, a heavier rule of the same syndrome "
     "and item fires too",
@@ -324,29 +323,15 @@ class _Checker:
         association = (
             f"{rule.syndrome!r} is associated with {cancer_id!r} at {link.age.describe()} only"
         )
-        if conditions.ages is None:
-            self.report(
-                "rule",
-                rule.id,
-                "W062",
-                f"gives points to {cancer_id!r} at any age, but {association}: give the rule "
-                "the association's age range",
-            )
-        elif not _overlap(conditions.ages, linked):
+        # Points reaching beyond the association's ages are not a problem: scoring applies the
+        # association's age range to them. Only points that can never apply are an error.
+        if conditions.ages is not None and not _overlap(conditions.ages, linked):
             assert rule.age is not None
             self.report(
                 "rule",
                 rule.id,
                 "E062",
                 f"gives points to {cancer_id!r} at {rule.age.describe()} only, but {association}",
-            )
-        elif not (linked[0] <= conditions.ages[0] and conditions.ages[1] <= linked[1]):
-            assert rule.age is not None
-            self.report(
-                "rule",
-                rule.id,
-                "W062",
-                f"gives points to {cancer_id!r} at {rule.age.describe()}, but {association}",
             )
 
     def associations(self) -> None:

@@ -128,6 +128,8 @@ def normalize_patient(
         for given in given_terms:
             key = normalize_term(given)
             term: Term | None = terms.get(key)
+            if term is None:
+                term = antibody_term(kb, key)
             if (
                 term is not None
                 and parameter == "antibodies"
@@ -169,6 +171,54 @@ def normalize_patient(
         ),
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+_ANTIBODY_PREFIXES = ("anti ",)
+_ANTIBODY_SUFFIXES = (
+    " autoantibodies",
+    " autoantibody",
+    " antibodies",
+    " antibody",
+    " positive",
+    " abs",
+    " ab",
+    " igg",
+    "+",
+)
+
+
+def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
+    """The antibody a normalised ``key`` names once the usual wrappers are taken off.
+
+    Laboratories and clinicians write the same antibody many ways: "anti-P/Q-type VGCC",
+    "P/Q-type VGCC antibodies", "Hu Ab", "anti-Yo positive". The vocabulary lists the core names;
+    this strips an "anti" prefix and suffixes such as "antibody", "Ab", "IgG" or "positive", adds
+    an "anti" prefix, and accepts the result only if it names antibodies and nothing else.
+    """
+    cores = {key}
+    changed = True
+    while changed:
+        changed = False
+        for core in list(cores):
+            for suffix in _ANTIBODY_SUFFIXES:
+                if core.endswith(suffix) and len(core) > len(suffix):
+                    stripped = core[: -len(suffix)].strip()
+                    if stripped not in cores:
+                        cores.add(stripped)
+                        changed = True
+            for prefix in _ANTIBODY_PREFIXES:
+                if core.startswith(prefix) and len(core) > len(prefix):
+                    stripped = core[len(prefix) :].strip()
+                    if stripped not in cores:
+                        cores.add(stripped)
+                        changed = True
+    if cores == {key}:
+        return None
+    for core in sorted(cores | {f"anti {c}" for c in cores}, key=lambda c: (-len(c), c)):
+        term = kb.terms.get(core)
+        if term is not None and all(kb.findings[f].kind == "antibody" for f in term.maps_to):
+            return term
+    return None
 
 
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:

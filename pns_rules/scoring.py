@@ -164,6 +164,12 @@ class Scorer:
             s.id: tuple(_LinkInfo(kb, s.id, link) for link in s.cancers)
             for s in kb.syndromes.values()
         }
+        #: per syndrome: its association with each cancer (the last one listed), whose age range a
+        #: rule's extra points for that cancer follow
+        self._restricting = {
+            syndrome_id: {link.cancer: link for link in links}
+            for syndrome_id, links in self._links.items()
+        }
         #: rule infos per syndrome, in file order (for what to look for next)
         self._by_syndrome = {
             syndrome_id: tuple(self._rules[r] for r in rule_ids)
@@ -289,8 +295,12 @@ class Scorer:
                 points[link.cancer] = (
                     points.get(link.cancer, 0.0) + link.reason(candidate.score).points
                 )
+            restricting = self._restricting[candidate.id]
             for info in by_syndrome[candidate.id]:
                 for cancer_id, reason in info.boosts_for(sex):
+                    association = restricting.get(cancer_id)
+                    if association is not None and not association.applies(age, sex):
+                        continue
                     points[cancer_id] = points.get(cancer_id, 0.0) + reason.points
             for cancer_id, value in points.items():
                 if cancer_id not in support or value > support[cancer_id]:
@@ -514,8 +524,12 @@ class Scorer:
                     reasons[link.cancer] = [reason]
                 else:
                     found.append(reason)
+            restricting = self._restricting[candidate.id]
             for info in by_syndrome[candidate.id]:
                 for cancer_id, reason in info.boosts_for(sex):
+                    association = restricting.get(cancer_id)
+                    if association is not None and not association.applies(age, sex):
+                        continue
                     found = reasons.get(cancer_id)
                     if found is None:
                         reasons[cancer_id] = [reason]

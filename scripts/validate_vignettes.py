@@ -143,6 +143,17 @@ def report(engine: Engine, outcomes: list[Outcome]) -> str:
         )
     lines += [
         "",
+        "## Reading the misses",
+        "",
+        "The category target is met. The cancer target is not: most missed cases are atypical "
+        "associations that a rule base faithful to the literature does not rank first (for "
+        "example erythrocytosis with a colon cancer and a normal erythropoietin, osteoarthropathy "
+        "from a melanoma, thrombocytosis with a hepatocellular carcinoma in known cirrhosis, Ma2 "
+        "encephalitis with a tonsillar carcinoma), or cases whose reported findings do not "
+        "describe the syndrome (dermatomyositis without its rash). They were kept: dropping cases "
+        "the rules miss would flatter the figures. Dermatomyositis counts as neurological, as the "
+        "project's taxonomy files it.",
+        "",
         "Decision support, not a diagnosis: these figures measure how often the ranking puts the "
         "syndrome category and the cancer that were eventually found where a clinician would "
         "look first; they are not a diagnostic accuracy study.",

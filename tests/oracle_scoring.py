@@ -210,6 +210,7 @@ def _cancers(
     reasons: dict[str, list[CancerReason]] = {}
     for candidate in syndromes:
         syndrome = kb.syndromes[candidate.id]
+        links = {link.cancer: link for link in syndrome.cancers}
         for link in syndrome.cancers:
             if not _link_applies(kb, patient, link):
                 continue
@@ -226,6 +227,9 @@ def _cancers(
             for cancer_id, points in rule.cancer_boosts:
                 cancer = kb.cancers[cancer_id]
                 if cancer.sex is not None and patient.sex is not None and cancer.sex != patient.sex:
+                    continue
+                restricting = links.get(cancer_id)
+                if restricting is not None and not _link_applies(kb, patient, restricting):
                     continue
                 reasons.setdefault(cancer_id, []).append(
                     CancerReason(

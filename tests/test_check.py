@@ -200,22 +200,6 @@ def _boost_outside_the_association_ages(f: RuleFile) -> int:
     )
 
 
-def _boost_at_any_age(f: RuleFile) -> int:
-    return f.rule(
-        "any-age-boost", item="age", all=["pns:injected-one"], cancers={"injected-child-cancer": 2}
-    )
-
-
-def _boost_partly_outside_the_association_ages(f: RuleFile) -> int:
-    return f.rule(
-        "teen-boost",
-        item="age",
-        all=["pns:injected-one"],
-        age={"min": 10, "below": 30},
-        cancers={"injected-child-cancer": 2},
-    )
-
-
 def _association_for_the_other_sex(f: RuleFile) -> int:
     line = f.add(
         "syndrome",
@@ -315,8 +299,6 @@ DEFECTS = [
     ("E042", _no_age_a_patient_has),
     ("E061", _boost_for_the_other_sex),
     ("E062", _boost_outside_the_association_ages),
-    ("W062", _boost_at_any_age),
-    ("W062", _boost_partly_outside_the_association_ages),
     ("E063", _association_for_the_other_sex),
     ("E063", _association_that_never_applies),
     ("E070", _duplicate_rule),

@@ -116,3 +116,17 @@ def test_to_dict_is_json_ready_and_names_the_rule_base() -> None:
 def test_terms_are_case_space_and_id_insensitive(term: str) -> None:
     result = suggest([term], age=60)
     assert result.findings[0].id == "HP:0001251"
+
+
+def test_extra_cancer_points_follow_the_association_age_range() -> None:
+    child = suggest(["memory loss", "seizures"], age=10, antibodies=["anti-Hu"])
+    assert child.cancers[0].id == "neuroblastoma"
+    kb = Engine.shipped().knowledge_base
+    for cancer in child.cancers:
+        for reason in cancer.reasons:
+            links = {link.cancer: link for link in kb.syndromes[reason.syndrome].cancers}
+            link = links.get(cancer.id)
+            if link is not None and link.age is not None:
+                assert link.age.contains(10), (cancer.id, reason)
+    adult = suggest(["memory loss", "seizures"], age=60, antibodies=["anti-Hu"])
+    assert adult.cancers[0].id == "sclc"
