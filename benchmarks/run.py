@@ -26,7 +26,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -238,7 +240,11 @@ def cohort(kb: KnowledgeBase, rows: int, jobs: int, seed: int, rules: Path) -> d
         command = ["-m", "pns_rules", "batch", str(source), "-o", str(target), *options]
         command += ["--rules", str(rules)]
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, *command], env=_env(), check=False)
+        process = subprocess.Popen([sys.executable, *command], env=_env())
+        memory = RssSampler(process.pid)
+        memory.start()
+        returncode = process.wait()
+        memory.stop()
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         with target.open("rb") as written:
@@ -246,19 +252,61 @@ def cohort(kb: KnowledgeBase, rows: int, jobs: int, seed: int, rules: Path) -> d
         return {
             "rows": rows,
             "jobs": jobs,
-            "exit code": done.returncode,
+            "exit code": returncode,
             "rows written": lines,
             "input MB": source.stat().st_size / 1e6,
             "output MB": target.stat().st_size / 1e6,
             "generate s": generated,
             "wall s": wall,
             "cpu s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
-            "peak RSS of one process MB": after.ru_maxrss / 1e3,
-            "command": "python "
-            + " ".join(command[:3])
-            + " cohort.csv -o results.jsonl "
-            + " ".join(command[5:]),
+            "largest process RSS MB": memory.largest,
+            "all processes RSS MB": memory.total,
+            "RSS over time MB": memory.totals,
+            "command": "python -m pns_rules batch cohort.csv -o results.jsonl " + " ".join(options),
         }
+
+
+class RssSampler(threading.Thread):
+    """Samples the resident memory of a process and its children every half second."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self._pid = pid
+        self._done = threading.Event()
+        self.largest = 0.0
+        self.total = 0.0
+        self.totals: list[float] = []
+
+    def run(self) -> None:
+        while not self._done.wait(0.5):
+            sizes = [_rss_of(pid) for pid in _tree(self._pid)]
+            if sizes:
+                self.largest = max(self.largest, *sizes)
+                self.total = max(self.total, sum(sizes))
+                self.totals.append(sum(sizes))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            for child in children.read().split():
+                pids.extend(_tree(int(child)))
+    except OSError:
+        pass
+    return pids
+
+
+def _rss_of(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 # -- dask --------------------------------------------------------------------------------------
@@ -300,7 +348,9 @@ def dask_throughput(kb: KnowledgeBase, rows: int, workers: int, seed: int) -> di
     try:
         load_on_workers(client)
         ready = time.perf_counter() - started
-        patients = dd.from_pandas(frame, npartitions=workers * 8)
+        with warnings.catch_warnings():  # the frame is shipped in the graph, on purpose
+            warnings.simplefilter("ignore", UserWarning)
+            patients = dd.from_pandas(frame, npartitions=workers * 8)
         started = time.perf_counter()
         lazy: Any = suggest_dataframe(patients)
         results = lazy.persist()
@@ -324,6 +374,12 @@ def dask_throughput(kb: KnowledgeBase, rows: int, workers: int, seed: int) -> di
 
 
 # -- report ------------------------------------------------------------------------------------
+
+
+def _tenths(values: list[float]) -> list[float]:
+    if not values:
+        return []
+    return [values[min(len(values) - 1, len(values) * k // 10)] for k in range(11)]
 
 
 def _env() -> dict[str, str]:
@@ -478,7 +534,11 @@ def report(results: dict[str, Any], command: str) -> str:
             f"({c['cpu s'] / c['rows'] * 1e6:.0f} us per row) |",
             f"| rows written, exit code | {c['rows written']:,}, {c['exit code']} |",
             f"| output | {c['output MB']:.0f} MB of JSON Lines |",
-            f"| peak RSS of the largest process | {c['peak RSS of one process MB']:.0f} MB |",
+            f"| resident memory, sampled every 0.5 s: largest process, all processes | "
+            f"{c['largest process RSS MB']:.0f} MB, {c['all processes RSS MB']:.0f} MB |",
+            "| all processes' resident memory at each tenth of the run (MB) | "
+            + ", ".join(f"{v:.0f}" for v in _tenths(c["RSS over time MB"]))
+            + " |",
         ]
     dask_result = results.get("dask")
     if dask_result:
