@@ -351,10 +351,10 @@ def dask_throughput(kb: KnowledgeBase, rows: int, workers: int, seed: int) -> di
         with warnings.catch_warnings():  # the frame is shipped in the graph, on purpose
             warnings.simplefilter("ignore", UserWarning)
             patients = dd.from_pandas(frame, npartitions=workers * 8)
-        started = time.perf_counter()
-        lazy: Any = suggest_dataframe(patients)
-        results = lazy.persist()
-        distributed.wait(results)
+            started = time.perf_counter()
+            lazy: Any = suggest_dataframe(patients)
+            results = lazy.persist()
+            distributed.wait(results)
         count = int(results.map_partitions(len).compute().sum())
         failed = int(results["error"].count().compute())  # count() counts non-null values
         elapsed = time.perf_counter() - started
