@@ -12,6 +12,7 @@ import json
 from typing import Any, TextIO
 
 from .consistency import CheckReport, check_rule_directory
+from .errors import _one_line
 from .loader import shipped_rules_directory
 
 __all__ = ["add_parser", "format_report"]
@@ -52,14 +53,14 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 def format_report(report: CheckReport, *, strict: bool = False) -> str:
     """One line per problem, then a summary line."""
-    lines = [str(problem) for problem in report.problems]
+    lines = [_one_line(str(problem)) for problem in report.problems]
     errors, warnings = len(report.errors), len(report.warnings)
     name = "" if report.rule_base is None else f" ({report.rule_base[0]} {report.rule_base[1]})"
     verdict = "ok" if report.ok(strict=strict) else "failed"
     mode = ", warnings count as errors" if strict else ""
     lines.append(
         f"pns-rules check: {verdict}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
-        f"{mode} in {report.directory}{name}"
+        f"{mode} in {_one_line(str(report.directory))}{name}"
     )
     return "\n".join(lines) + "\n"
 

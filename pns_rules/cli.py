@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from . import batch, check, cli_serve
 from .engine import Engine, default_engine
-from .errors import PnsRulesError
+from .errors import EngineError, PnsRulesError, RuleFileError, _one_line, _short_repr
 from .results import Differential
 
-__all__ = ["format_differential", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_RULES", "format_differential", "main"]
 
 LOOK_FOR_SHOWN = 5
+#: Exit codes: a rule-file (or other file) problem, bad input, and a bug in pns-rules.
+EXIT_RULES = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"pns-rules: error: {message} (see --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"pns-rules: error: {_one_line(message)} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,11 +82,13 @@ def _age(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"age must be a number of years, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"age must be a number of years, got {_short_repr(text)}"
+        ) from None
 
 
 def _suggest(args: argparse.Namespace, out: TextIO) -> int:
-    engine = Engine.from_directory(args.rules) if args.rules else default_engine()
+    engine = Engine.from_directory(args.rules) if args.rules is not None else default_engine()
     result = engine.suggest(
         args.findings,
         age=args.age,
@@ -88,11 +97,20 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
         strict=not args.lenient,
     )
     if args.json:
-        json.dump(result.to_dict(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
-        out.write(format_differential(result))
+        _write(out, format_differential(result))
     return 0
+
+
+def _write(out: TextIO, text: str) -> None:
+    """Write ``text``, escaping what the output's encoding cannot hold (a term given as bytes
+    that are not UTF-8 arrives as lone surrogates) instead of failing."""
+    try:
+        out.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(out, "encoding", None) or "utf-8"
+        out.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def format_differential(result: Differential) -> str:
@@ -162,25 +180,68 @@ def format_differential(result: Differential) -> str:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run ``pns-rules``; returns the exit code (0 success, 1 rule-file error, 2 bad input)."""
+    """Run ``pns-rules``; returns the exit code.
+
+    0 success, 1 a rule-file or other file problem, 2 bad input, 3 a bug in pns-rules, 130
+    interrupted. Errors are one line on stderr; ``--debug`` shows the traceback instead.
+    """
     out = out if out is not None else sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args, out)
+        out.flush()
         return code
+    except BrokenPipeError:
+        # The reader went away (``pns-rules ... | head``): not an error worth a message, and
+        # Python must not complain again when it flushes stdout at exit.
+        if args.debug:
+            raise
+        if out is sys.stdout:
+            _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except EngineError as exc:
+        if args.debug:
+            raise
+        _error(f"internal error in the rules engine: {exc} (please report it; --debug shows more)")
+        return EXIT_INTERNAL
     except PnsRulesError as exc:
         if args.debug:
             raise
-        from .errors import RuleFileError
-
-        sys.stderr.write(f"pns-rules: error: {exc}\n")
-        return 1 if isinstance(exc, RuleFileError) else 2
-    except (OSError, KeyboardInterrupt) as exc:
+        _error(str(exc))
+        return EXIT_RULES if isinstance(exc, RuleFileError) else EXIT_BAD_INPUT
+    except OSError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"pns-rules: error: {exc}\n")
-        return 1
+        _error(str(exc))
+        return EXIT_RULES
+    except Exception as exc:
+        if args.debug:
+            raise
+        _error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(please report it; --debug shows the traceback)"
+        )
+        return EXIT_INTERNAL
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds (a path with a newline, say)."""
+    sys.stderr.write(f"pns-rules: error: {_one_line(message)}\n")
+    sys.stderr.flush()
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     from .engine import Engine, default_engine
 
-    engine = Engine.from_directory(args.rules) if args.rules else default_engine()
+    engine = Engine.from_directory(args.rules) if args.rules is not None else default_engine()
     app = create_app(engine, max_body_bytes=args.max_body_bytes or MAX_BODY_BYTES)
     level = getattr(logging, args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterable
 
 from ._durable import DurableEvaluator
+from .errors import InputError
 from .knowledge import KnowledgeBase
 from .loader import load_rule_directory, shipped_rules_directory
-from .patient import Patient, normalize_patient
+from .patient import Patient, check_age, check_sex, is_instance, normalize_patient
 from .results import Differential, Ranking
 from .scoring import Scorer
 
@@ -63,8 +64,36 @@ class Engine:
         )
 
     def fired_rules(self, patient: Patient) -> frozenset[str]:
-        """The ids of the rules durable-rules fires for a normalised patient."""
-        return frozenset(self._evaluator.fired(patient.findings, patient.age, patient.sex))
+        """The ids of the rules durable-rules fires for a normalised patient.
+
+        ``patient`` should come from :meth:`patient` on this engine; anything else (another type,
+        finding ids this rule base does not have, a bad age or sex) raises
+        :class:`~pns_rules.errors.InputError`.
+        """
+        findings, age, sex = self._check_patient(patient)
+        return frozenset(self._evaluator.fired(findings, age, sex))
+
+    def _check_patient(self, patient: object) -> tuple[frozenset[str], float | None, str | None]:
+        if not is_instance(patient, Patient):
+            raise InputError("patient", patient, "a Patient, as made by Engine.patient()")
+        valid = "a set of this rule base's finding ids, as made by Engine.patient()"
+        try:
+            assert isinstance(patient, Patient)
+            findings, age, sex = patient.findings, patient.age, patient.sex
+            items = list(findings) if is_instance(findings, (set, frozenset)) else None
+        except MemoryError:
+            raise
+        except Exception:  # a Patient subclass whose attributes or iteration fail
+            raise InputError("patient", patient, "a Patient, as made by Engine.patient()") from None
+        if items is None:
+            raise InputError("patient.findings", findings, valid)
+        known = self._kb.findings
+        ids = []
+        for finding in items:
+            if not is_instance(finding, str) or str.__str__(finding) not in known:
+                raise InputError("patient.findings", finding, valid)
+            ids.append(str.__str__(finding))
+        return frozenset(ids), check_age(age), check_sex(sex)
 
     def suggest(
         self,
@@ -109,6 +138,17 @@ class Engine:
 
 _default: Engine | None = None
 _default_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock while it forked: that thread does not exist
+    # in the child, so the child would wait for it forever.
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def default_engine() -> Engine:

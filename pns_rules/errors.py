@@ -6,7 +6,11 @@ each carries the offending value and what would have been valid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import pickle
+import re
+import reprlib
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "EngineError",
@@ -18,7 +22,15 @@ __all__ = [
 
 
 class PnsRulesError(Exception):
-    """Base class of every error pns-rules raises on purpose."""
+    """Base class of every error pns-rules raises on purpose.
+
+    Every subclass pickles with its attributes (the default would call ``cls(message)``, which
+    fails for errors built from fields), so it crosses process boundaries intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: _picklable(v) if k == "value" else v for k, v in self.__dict__.items()}
+        return (_rebuild, (self.__class__, self.args), state)
 
 
 class InputError(PnsRulesError, ValueError):
@@ -42,14 +54,23 @@ class UnknownFindingError(InputError):
     none). Pass ``strict=False`` to get them in ``Differential.unrecognized`` instead.
     """
 
-    def __init__(self, unknown: dict[str, tuple[str, ...]], parameter: str = "findings") -> None:
+    def __init__(
+        self,
+        unknown: Mapping[str, tuple[str, ...]],
+        parameter: str = "findings",
+        positions: Mapping[str, str] | None = None,
+    ) -> None:
         self.unknown = dict(unknown)
+        #: where each unknown term was first given, such as ``"findings[2]"``
+        self.positions = dict(positions or {})
         parts = []
-        for term, matches in self.unknown.items():
+        for term, matches in list(self.unknown.items())[:MAX_LISTED]:
             hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
             parts.append(f"{_short_repr(term)}{hint}")
+        more = len(self.unknown) - len(parts)
+        listed = "; ".join(parts) + (f"; and {more:,} more" if more > 0 else "")
         valid = (
-            f"unknown {'term' if len(parts) == 1 else 'terms'}: {'; '.join(parts)}. "
+            f"unknown {'term' if len(self.unknown) == 1 else 'terms'}: {listed}. "
             "Use a label, synonym or HPO id from the vocabulary, or strict=False to report "
             "unknown terms in the result instead"
         )
@@ -93,9 +114,73 @@ class EngineError(PnsRulesError, RuntimeError):
     """
 
 
+#: Unknown terms named in an error message; all of them are on ``UnknownFindingError.unknown``.
+MAX_LISTED = 20
+
+
+class _Repr(reprlib.Repr):
+    def repr_instance(self, x: object, level: int) -> str:
+        try:
+            text = repr(x)
+        except Exception:
+            return _type_name(x)
+        return text if len(text) <= self.maxother else text[: self.maxother - 3] + "..."
+
+
+_REPR = _Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 100
+
+
 def _short_repr(value: object, limit: int = 80) -> str:
-    text = repr(value)
+    """A bounded ``repr`` of any value a caller may pass, which never raises.
+
+    Huge strings, huge integers (whose ``repr`` raises past 4,300 digits), deep nesting and objects
+    whose ``__repr__`` fails all give a short, readable text.
+    """
+    try:
+        if isinstance(value, str | bytes | bytearray) and len(value) > limit:
+            text = repr(value[:limit])
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+            text = f"<int of {value.bit_length():,} bits>"
+        else:
+            text = _REPR.repr(value)
+    except Exception:
+        text = _type_name(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Characters that would break a message over several lines (or hide part of it).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(message: str) -> str:
+    """``message`` with control characters and line separators escaped, for one-line output."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
+
+
+def _type_name(value: object) -> str:
+    try:
+        return f"<{type(value).__qualname__} object>"
+    except Exception:
+        return "<object>"
+
+
+def _picklable(value: object) -> object:
+    """``value`` itself when it pickles, else its short ``repr`` (generators, locks...)."""
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return _short_repr(value)
+    return value
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An error of ``cls`` with ``args``, without calling its ``__init__``; pickle then restores
+    its attributes."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 def _join_choices(choices: Sequence[str]) -> str:

@@ -7,11 +7,13 @@ engine is never built from a half-valid rule base.
 
 from __future__ import annotations
 
+import codecs
 import importlib.resources
 import json
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from .errors import RuleFileError
+from .errors import InputError, RuleFileError
 from .knowledge import (
     CATEGORIES,
     FINDING_KINDS,
@@ -49,6 +51,9 @@ __all__ = [
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ALTERNATIVES = 200
+#: A rule may require at most this many findings at once (``all`` plus one of ``any`` plus ``n``
+#: of ``at_least``): the engine must fit them all in one fact.
+MAX_CONJUNCTION = 100
 MAX_WEIGHT = 10
 HPO_MAP_FILE = "hpo-map.json"
 MANIFEST_FILE = "manifest.toml"
@@ -57,6 +62,7 @@ _CITATION = r"(?:PMID:\d{1,9}|DOI:10\.\d{4,9}/\S+)"
 CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
 _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_HPO_ID_RE = re.compile(r"^HP:\d{7}$")
 _ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
 _CITATION_KEYS = ("citation", "citations")
 
@@ -123,7 +129,7 @@ def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
     Raises :class:`RuleFileError` naming the file, entry and line of the first problem; the full
     list is on its ``problems`` attribute.
     """
-    builder = _Builder(Path(directory))
+    builder = _Builder(_path_text(directory))
     kb = builder.build()
     if builder.problems:
         first = builder.problems[0]
@@ -143,11 +149,26 @@ def collect_problems(directory: str | os.PathLike[str]) -> list[Problem]:
 
 def inspect_rule_directory(directory: str | os.PathLike[str]) -> LoadReport:
     """Load ``directory`` as far as it goes and report every problem, without raising."""
-    builder = _Builder(Path(directory))
+    builder = _Builder(_path_text(directory))
     kb = builder.build()
     return LoadReport(
         knowledge_base=kb, problems=tuple(builder.problems), locations=dict(builder.where)
     )
+
+
+def _path_text(directory: object) -> str:
+    """``directory`` (str, bytes or path-like) as a str; :class:`InputError` for anything else."""
+    try:
+        text = os.fspath(directory)  # type: ignore[call-overload]
+        if isinstance(text, bytes):
+            text = os.fsdecode(text)
+    except MemoryError:
+        raise
+    except Exception:
+        raise InputError(
+            "path", directory, "a rule directory: a str, bytes or os.PathLike path"
+        ) from None
+    return str(text)
 
 
 @attrs.define
@@ -163,8 +184,9 @@ class _SourceFile:
 
 
 class _Builder:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: str) -> None:
+        self.given = directory
+        self.directory = Path(directory)
         self.problems: list[Problem] = []
         self.findings: dict[str, Finding] = {}
         self.cancers: dict[str, Cancer] = {}
@@ -185,13 +207,33 @@ class _Builder:
     # -- top level -------------------------------------------------------------------------
     def build(self) -> KnowledgeBase | None:
         directory = self.directory
-        if not directory.exists():
-            self.problem(directory, None, None, "E001", "rule directory does not exist")
+        if not self.given:
+            self.problem(self.given, None, None, "E001", "empty path: name a rule directory")
             return None
-        if not directory.is_dir():
-            self.problem(directory, None, None, "E001", "not a directory")
+        if "\x00" in self.given:
+            self.problem(self.given, None, None, "E001", "the path contains a NUL character")
             return None
-        paths = sorted(p for p in directory.glob("*.toml") if p.is_file())
+        try:
+            if not directory.exists():
+                self.problem(directory, None, None, "E001", "rule directory does not exist")
+                return None
+            if not directory.is_dir():
+                self.problem(directory, None, None, "E001", "not a directory")
+                return None
+            names = sorted(entry.name for entry in os.scandir(directory))
+        except OSError as exc:
+            self.problem(directory, None, None, "E001", f"cannot list directory: {_reason(exc)}")
+            return None
+        paths = [directory / name for name in names if name.endswith(".toml")]
+        for name in names:
+            if name.lower().endswith(".toml") and not name.endswith(".toml"):
+                self.problem(
+                    directory / name,
+                    None,
+                    None,
+                    "E003",
+                    "rule files must end in '.toml' (lower case): rename it, or it is not read",
+                )
         manifest_path = directory / MANIFEST_FILE
         if manifest_path not in paths:
             self.problem(manifest_path, None, None, "E002", "manifest.toml is missing")
@@ -242,30 +284,75 @@ class _Builder:
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
         )
 
-    def _read(self, path: Path) -> _SourceFile | None:
+    def _read_bytes(self, path: Path, code: str) -> bytes | None:
+        """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`, or ``None`` after
+        recording why not. Never blocks: a FIFO or device is refused without being read."""
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                self.problem(
-                    path, None, None, "E003", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"
-                )
-                return None
-            raw = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            if os.path.islink(path):
+                self.problem(path, None, None, code, "broken symbolic link: its target is missing")
+            else:
+                self.problem(path, None, None, code, "file disappeared while loading")
+            return None
         except OSError as exc:
-            self.problem(path, None, None, "E003", f"cannot read file: {exc.strerror or exc}")
+            self.problem(path, None, None, code, f"cannot read file: {_reason(exc)}")
             return None
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad_line = raw[: exc.start].count(b"\n") + 1
-            self.problem(path, bad_line, None, "E004", "file is not valid UTF-8 text")
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                self.problem(
+                    path, None, None, code, f"not a regular file (a {_file_kind(info.st_mode)})"
+                )
+                return None
+            if info.st_size > MAX_FILE_BYTES:
+                self.problem(path, None, None, code, _too_big(info.st_size))
+                return None
+            chunks = []
+            size = 0
+            while size <= MAX_FILE_BYTES:
+                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                self.problem(path, None, None, code, _too_big(size))
+                return None
+            return b"".join(chunks)
+        except OSError as exc:
+            self.problem(path, None, None, code, f"cannot read file: {_reason(exc)}")
+            return None
+        finally:
+            os.close(fd)
+
+    def _read(self, path: Path) -> _SourceFile | None:
+        raw = self._read_bytes(path, "E003")
+        if raw is None:
+            return None
+        text = self._decode(path, raw, "E004")
+        if text is None:
+            return None
+        if not text.strip():
+            self.problem(path, 1, None, "E006", "file is empty")
             return None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"line (\d+)", str(exc))
-            line = int(match.group(1)) if match else None
+            if match:
+                line: int | None = int(match.group(1))
+            elif "end of document" in str(exc):
+                line = text.count("\n") + (0 if text.endswith("\n") else 1)
+            else:
+                line = None
             self.problem(path, line, None, "E005", f"TOML syntax error: {exc}")
+            return None
+        except RecursionError:
+            self.problem(path, None, None, "E005", "TOML nesting is too deep to read")
+            return None
+        if not data:
+            self.problem(path, 1, None, "E006", "file holds no entries, only comments")
             return None
         headers: dict[str, list[int]] = {}
         for number, text_line in enumerate(text.splitlines(), start=1):
@@ -273,6 +360,18 @@ class _Builder:
             if match:
                 headers.setdefault(match.group(1), []).append(number)
         return _SourceFile(path, text, data, headers)
+
+    def _decode(self, path: Path, raw: bytes, code: str) -> str | None:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            self.problem(path, 1, None, code, "file is UTF-16 text; save it as UTF-8")
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_line = raw[: exc.start].count(b"\n") + 1
+            self.problem(path, bad_line, None, code, "file is not valid UTF-8 text")
+            return None
+        return text.removeprefix("\ufeff")  # a UTF-8 byte order mark, as some editors write
 
     def _manifest(self, source: _SourceFile) -> tuple[str, str, Scoring] | None:
         data = source.data
@@ -521,6 +620,13 @@ class _Builder:
                 f"the rule's `any` and `at_least` allow {alternatives} combinations of findings; "
                 f"the limit is {MAX_ALTERNATIVES}: split the rule",
             )
+        conjunction = len(all_of) + (1 if any_of else 0) + at_least
+        if conjunction > MAX_CONJUNCTION:
+            raise _Invalid(
+                "E013",
+                f"the rule requires {conjunction} findings at once; the limit is "
+                f"{MAX_CONJUNCTION}: split the rule",
+            )
         if not (all_of or any_of or at_least_of):
             raise _Invalid(
                 "E041",
@@ -603,32 +709,50 @@ class _Builder:
 
     def _hpo_map(self) -> str | None:
         path = self.directory / HPO_MAP_FILE
-        if not path.exists():
+        if not os.path.lexists(path):
+            return None
+        raw = self._read_bytes(path, "E050")
+        text = None if raw is None else self._decode(path, raw, "E050")
+        if text is None:
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            release = data["hpo_release"]
-            terms = data["terms"]
-            obsolete = data.get("obsolete", {})
-            if not isinstance(release, str) or not isinstance(terms, dict):
-                raise TypeError("hpo_release must be a string and terms an object")
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-            self.problem(path, None, None, "E050", f"cannot read the HPO map: {exc}")
+            data = json.loads(text, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as exc:
+            self.problem(path, exc.lineno, None, "E050", f"not valid JSON: {exc.msg}")
+            return None
+        except (ValueError, RecursionError) as exc:
+            self.problem(path, None, None, "E050", f"not valid JSON: {_reason(exc)}")
+            return None
+        if not isinstance(data, dict):
+            self.problem(path, 1, None, "E050", "the HPO map must be a JSON object")
+            return None
+        release = data.get("hpo_release")
+        terms = data.get("terms")
+        obsolete = data.get("obsolete", {})
+        for key, value, kind in (
+            ("hpo_release", release, str),
+            ("terms", terms, dict),
+            ("obsolete", obsolete, dict),
+        ):
+            if not isinstance(value, kind) or (kind is str and not value):
+                what = "a non-empty string" if kind is str else "an object"
+                self.problem(path, _json_line(text, key), None, "E050", f"`{key}` must be {what}")
+        if not (isinstance(release, str) and release):
+            return None
+        if not (isinstance(terms, dict) and isinstance(obsolete, dict)):
             return None
         mapped: dict[str, Term] = {}
         for hpo_id, info in sorted(terms.items()):
             try:
-                maps_to = frozenset(info["maps_to"])
-                label = info["label"]
-                synonyms = info.get("synonyms", [])
-            except (KeyError, TypeError):
-                self.problem(path, None, hpo_id, "E050", "each term needs label and maps_to")
+                label, maps_to, names = _hpo_term(hpo_id, info)
+            except _Invalid as exc:
+                self.problem(path, _json_line(text, hpo_id), hpo_id, exc.code, exc.message)
                 continue
             stale = sorted(m for m in maps_to if m not in self.findings)
             if stale:
                 self.problem(
                     path,
-                    None,
+                    _json_line(text, hpo_id),
                     hpo_id,
                     "E051",
                     f"maps to {', '.join(stale)}, not in the vocabulary: regenerate the HPO map "
@@ -637,20 +761,29 @@ class _Builder:
                 continue
             term = Term(id=hpo_id, label=label, maps_to=maps_to)
             mapped[hpo_id] = term
-            names = [hpo_id, *synonyms]
-            if not info.get("label_ambiguous", False):
-                names.append(label)
             for name in names:
                 key = normalize_term(name)
                 if key and key not in self.terms:
                     self.terms[key] = term
         for old_id, new_id in sorted(obsolete.items()):
+            line = _json_line(text, old_id)
+            if not _HPO_ID_RE.match(old_id) or not isinstance(new_id, str):
+                self.problem(
+                    path, line, old_id, "E050", "`obsolete` maps retired HPO ids to current ones"
+                )
+                continue
+            if old_id in mapped or old_id in self.findings:
+                self.problem(
+                    path, line, old_id, "E051", "is listed as retired but is also a current term"
+                )
+                continue
             target = mapped.get(new_id) or (
                 self.terms.get(normalize_term(new_id)) if new_id in self.findings else None
             )
             if target is None:
+                # Also catches chains and cycles: a replacement must itself be current.
                 self.problem(
-                    path, None, old_id, "E051", f"replacement {new_id!r} is not in the map"
+                    path, line, old_id, "E051", f"replacement {new_id!r} is not in the map"
                 )
                 continue
             key = normalize_term(old_id)
@@ -663,6 +796,70 @@ class _Builder:
                     f"({target.label})",
                 )
         return release
+
+
+# -- files ------------------------------------------------------------------------------------
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, RecursionError):
+        return "nesting is too deep to read"
+    return str(exc) or type(exc).__name__
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _too_big(size: int) -> str:
+    return f"file is {size:,} bytes or more; the limit is {MAX_FILE_BYTES:,}"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` refusing duplicate keys (JSON would silently keep the last)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _json_line(text: str, key: str) -> int | None:
+    """The line of the first ``"key":`` in a JSON text, if it is there."""
+    index = text.find(json.dumps(key) + ":")
+    return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def _hpo_term(hpo_id: str, info: Any) -> tuple[str, frozenset[str], list[str]]:
+    """The label, vocabulary ids and input names of one HPO map term, or :class:`_Invalid`."""
+    if not _HPO_ID_RE.match(hpo_id):
+        raise _Invalid("E050", "a term of the HPO map must be an HPO id such as HP:0001251")
+    if not isinstance(info, dict):
+        raise _Invalid("E050", "each term needs label and maps_to")
+    _keys(info, required={"label", "maps_to"}, optional={"synonyms", "label_ambiguous"})
+    label = info["label"]
+    maps_to = info["maps_to"]
+    synonyms = info.get("synonyms", [])
+    ambiguous = info.get("label_ambiguous", False)
+    if not isinstance(label, str) or not label.strip():
+        raise _Invalid("E050", "`label` must be a non-empty string")
+    if not isinstance(maps_to, list) or not maps_to or not all(isinstance(m, str) for m in maps_to):
+        raise _Invalid("E050", "`maps_to` must be a non-empty list of vocabulary ids")
+    if not isinstance(synonyms, list) or not all(isinstance(n, str) for n in synonyms):
+        raise _Invalid("E050", "`synonyms` must be a list of strings")
+    if not isinstance(ambiguous, bool):
+        raise _Invalid("E050", "`label_ambiguous` must be true or false")
+    names = [hpo_id, *synonyms] if ambiguous else [hpo_id, *synonyms, label]
+    return label, frozenset(maps_to), names
 
 
 # -- small typed accessors --------------------------------------------------------------------

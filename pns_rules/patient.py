@@ -8,12 +8,21 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from .errors import InputError, UnknownFindingError
+from .errors import InputError, UnknownFindingError, _short_repr
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import RecognizedFinding, UnrecognizedFinding
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
 
-__all__ = ["MAX_AGE", "Patient", "normalize_patient"]
+__all__ = [
+    "MAX_AGE",
+    "MAX_TERMS",
+    "MAX_TERM_LENGTH",
+    "Patient",
+    "check_age",
+    "check_sex",
+    "is_instance",
+    "normalize_patient",
+]
 
 MAX_AGE = 120
 AGE_DECIMALS = 4
@@ -21,6 +30,8 @@ AGE_DECIMALS = 4
 MAX_TERMS = 100_000
 #: Unknown terms beyond this many are still reported, but without "did you mean" suggestions.
 MAX_SUGGESTED_TERMS = 25
+#: Terms longer than this are reported as unknown without being looked up (no name is this long).
+MAX_TERM_LENGTH = 1_000
 
 
 @attrs.frozen
@@ -35,67 +46,126 @@ class Patient:
     notes: tuple[str, ...] = ()
 
 
+def is_instance(value: object, kind: type | tuple[type, ...]) -> bool:
+    """``isinstance`` for a caller's value: ``False`` where ``isinstance`` itself raises (an
+    object whose ``__class__`` property raises makes it do so)."""
+    try:
+        return isinstance(value, kind)
+    except MemoryError:
+        raise
+    except Exception:
+        return False
+
+
 def check_age(age: object) -> float | None:
     """``age`` as a float in years rounded to 4 decimals, or ``None``.
 
-    Raises :class:`InputError` for anything but a real number from 0 to 120 (bools and NaN
-    included).
+    Accepts any real number (``int``, ``float``, ``fractions.Fraction``, numpy scalars: anything
+    registered as :class:`numbers.Real`) from 0 to 120. Raises :class:`InputError` for anything else:
+    bools, NaN, infinities, out-of-range numbers, strings, ``Decimal``, complex numbers, and objects
+    whose conversion to ``float`` fails.
     """
     if age is None:
         return None
     valid = f"age in years, a number from 0 to {MAX_AGE} (int or float), or None if unknown"
-    if isinstance(age, bool) or not isinstance(age, numbers.Real):
-        raise InputError("age", age, valid)
     try:
+        if isinstance(age, bool) or not isinstance(age, numbers.Real):
+            raise InputError("age", age, valid)
         value = float(age)
-    except (OverflowError, ValueError, TypeError):
+    except InputError:
+        raise
+    except MemoryError:
+        raise
+    except Exception:  # OverflowError for huge ints, or whatever a custom __float__ raises
         raise InputError("age", age, valid) from None
     if math.isnan(value) or not 0 <= value <= MAX_AGE:
         raise InputError("age", age, valid)
     # Four decimals (under an hour) keep every age printable without an exponent, which the
     # engine's JSON parser needs; the engine and the reference evaluator both see this value.
-    return round(value, AGE_DECIMALS)
+    # ``+ 0.0`` turns -0.0 into 0.0.
+    return round(value, AGE_DECIMALS) + 0.0
 
 
 def check_sex(sex: object) -> str | None:
-    """``sex`` as ``"female"``, ``"male"`` or ``None``; raises :class:`InputError` otherwise."""
+    """``sex`` as ``"female"``, ``"male"`` or ``None``; raises :class:`InputError` otherwise.
+
+    Case and surrounding white space do not matter; look-alike characters (Cyrillic letters,
+    full-width forms) are refused, not guessed.
+    """
     if sex is None:
         return None
-    if isinstance(sex, str):
-        key = sex.strip().casefold()
-        if key in SEXES:
-            return key
+    if is_instance(sex, str):
+        # str methods called on the class, so a str subclass cannot change what is compared.
+        key = str.casefold(str.strip(sex))  # type: ignore[arg-type]
+        for known in SEXES:
+            if key == known:
+                return known
     raise InputError("sex", sex, "'female', 'male' or None if unknown")
 
 
 def _terms(value: object, parameter: str) -> list[str]:
+    """The terms of ``findings`` or ``antibodies`` as plain ``str``, or :class:`InputError`.
+
+    Anything the caller's iterable raises while it is read (other than ``KeyboardInterrupt``,
+    ``SystemExit`` and ``MemoryError``) becomes an :class:`InputError` naming the parameter.
+    """
     kind = "antibody names" if parameter == "antibodies" else "finding names or HPO ids"
     if value is None:
         return []
-    if isinstance(value, str | bytes | bytearray):
+    try:
+        single = isinstance(value, str | bytes | bytearray)
+        iterable = not isinstance(value, Mapping) and isinstance(value, Iterable)
+    except MemoryError:
+        raise
+    except Exception as exc:  # a hostile __class__ or metaclass
+        raise InputError(parameter, value, f"an iterable of {kind} ({_exception(exc)})") from exc
+    if single:
         raise InputError(
             parameter,
             value,
             f"a list of {kind}, not a single {type(value).__name__} "
-            f"(write [{value!r}] for one term)",
+            f"(write [{_short_repr(value)}] for one term)",
         )
-    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+    if not iterable:
         raise InputError(parameter, value, f"an iterable (list, tuple, set) of {kind}")
     terms: list[str] = []
     try:
-        for position, item in enumerate(value):
-            if not isinstance(item, str):
-                raise InputError(f"{parameter}[{position}]", item, f"a string: one of the {kind}")
-            terms.append(item)
-            if len(terms) > MAX_TERMS:
-                raise InputError(
-                    parameter, f"<more than {MAX_TERMS} terms>", "at most 100,000 terms"
-                )
-    except InputError:
+        iterator = iter(value)  # type: ignore[call-overload]
+    except MemoryError:
         raise
-    except Exception as exc:  # a generator that fails while we iterate it
-        raise InputError(parameter, value, f"an iterable that can be read ({exc!r})") from exc
+    except Exception as exc:
+        raise InputError(
+            parameter, value, f"an iterable that can be read ({_exception(exc)})"
+        ) from exc
+    position = 0
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            break
+        except MemoryError:
+            raise
+        except Exception as exc:  # a generator that fails while we iterate it
+            raise InputError(
+                parameter, value, f"an iterable that can be read ({_exception(exc)})"
+            ) from exc
+        if not is_instance(item, str):
+            raise InputError(f"{parameter}[{position}]", item, f"a string: one of the {kind}")
+        # A plain str copy: a subclass's own __hash__, __eq__ or methods never run past here.
+        terms.append(str.__str__(item))
+        position += 1
+        if position > MAX_TERMS:
+            raise InputError(parameter, f"<more than {MAX_TERMS:,} terms>", "at most 100,000 terms")
     return terms
+
+
+def _exception(exc: BaseException) -> str:
+    """``TypeError('...')``, shortened, for a message; never raises."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = _short_repr(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def normalize_patient(
@@ -112,7 +182,7 @@ def normalize_patient(
     Raises :class:`InputError` for a bad argument and :class:`UnknownFindingError` for unknown terms
     (unless ``strict`` is false, when they are reported in ``Patient.unrecognized``).
     """
-    if not isinstance(strict, bool):
+    if not is_instance(strict, bool):
         raise InputError("strict", strict, "True or False")
     checked_age = check_age(age)
     checked_sex = check_sex(sex)
@@ -121,25 +191,36 @@ def normalize_patient(
     present: set[str] = set()
     recognized: dict[str, RecognizedFinding] = {}
     unknown: dict[str, tuple[str, ...]] = {}
+    positions: dict[str, str] = {}
     reasons: dict[str, str] = {}
     notes: list[str] = []
     terms = kb.terms
+    looked_up: dict[str, Term | None] = {}
     for parameter, given_terms in (("findings", finding_terms), ("antibodies", antibody_terms)):
-        for given in given_terms:
-            key = normalize_term(given)
-            term: Term | None = terms.get(key)
-            if term is None:
-                term = antibody_term(kb, key)
+        for position, given in enumerate(given_terms):
+            if given in looked_up:
+                term: Term | None = looked_up[given]
+            elif len(given) > MAX_TERM_LENGTH:
+                term = looked_up[given] = None
+                reasons.setdefault(given, f"longer than {MAX_TERM_LENGTH:,} characters")
+            else:
+                key = normalize_term(given)
+                term = terms.get(key)
+                if term is None:
+                    term = antibody_term(kb, key)
+                looked_up[given] = term
             if (
                 term is not None
                 and parameter == "antibodies"
                 and any(kb.findings[f].kind != "antibody" for f in term.maps_to)
             ):
                 unknown[given] = ()
+                positions.setdefault(given, f"{parameter}[{position}]")
                 reasons[given] = "not an antibody; pass it in findings"
                 continue
             if term is None:
                 if given not in unknown:
+                    positions[given] = f"{parameter}[{position}]"
                     unknown[given] = (
                         _suggest(kb, given) if len(unknown) < MAX_SUGGESTED_TERMS else ()
                     )
@@ -156,8 +237,10 @@ def normalize_patient(
                 if term.note:
                     notes.append(term.note)
     if unknown and strict:
-        error = UnknownFindingError(unknown)
-        raise error
+        where = {location.partition("[")[0] for location in positions.values()}
+        raise UnknownFindingError(
+            unknown, parameter=" and ".join(sorted(where, reverse=True)), positions=positions
+        )
     return Patient(
         findings=frozenset(present),
         age=checked_age,
@@ -174,6 +257,8 @@ def normalize_patient(
 
 
 _ANTIBODY_PREFIXES = ("anti ",)
+#: At most this many wrappers ("anti", "antibody", "IgG", "positive"...) are taken off a name.
+MAX_WRAPPERS = 6
 _ANTIBODY_SUFFIXES = (
     " autoantibodies",
     " autoantibody",
@@ -197,8 +282,12 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
     """
     cores = {key}
     changed = True
-    while changed:
+    rounds = 0
+    # Each round takes one more wrapper off; a few suffice for real names, and the cap keeps a
+    # hostile term ("x" followed by a thousand "+") from costing a second per call.
+    while changed and rounds < MAX_WRAPPERS:
         changed = False
+        rounds += 1
         for core in list(cores):
             for suffix in _ANTIBODY_SUFFIXES:
                 if core.endswith(suffix) and len(core) > len(suffix):
@@ -222,6 +311,6 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
 
 
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:
-    if len(given) > MAX_SUGGESTIBLE_LENGTH * 4:
+    if len(given) > min(MAX_SUGGESTIBLE_LENGTH * 4, MAX_TERM_LENGTH):
         return ()
     return closest_terms(given, kb.suggestion_keys)
