@@ -2,16 +2,18 @@
 
 Rule files are compiled to durable-rules ruleset definitions as data (JSON-shaped dicts), one
 ruleset per engine on a private host. Each patient is asserted as one *fact* (not an event: durable
-consumes an event with the first rule that matches it, while a fact is seen by every rule), every
-rule that matches appends its id to a list, and the patient's state is deleted before the call
-returns.
+consumes an event with the first rule that matches it, while a fact is seen by every rule), the
+engine starts one action per matching rule, whose names say which rules fired, and the fact is
+retracted before the call returns.
 
 Engine hazards this module designs around (see docs/engine.md):
 
 - ``MessageNotHandledException`` when a fact matches no rule, and a crash (segfault) when the state of
   such a fact is then deleted: a catch-all rule matches every patient, so neither can happen.
-- State kept per ``sid`` until deleted, which exhausts memory after a few thousand calls: the state is
-  deleted in a ``finally`` block on every call.
+- State kept per ``sid`` until deleted, which exhausts memory after a few thousand calls, and a new
+  ``sid`` costs ~80 us to set up: every patient goes through one session whose fact is retracted
+  before the call returns (the session holds no fact between calls; a failed call deletes the
+  session and starts a new one).
 - ``set_rulesets`` pops the actions out of the definition it is given: a fresh definition is built for
   each engine.
 - The global host refuses a ruleset name twice: each engine has its own host.
@@ -22,13 +24,13 @@ Engine hazards this module designs around (see docs/engine.md):
   failed with error 204): ages are rounded to 4 decimals before they reach the engine, see
   :func:`pns_rules.patient.check_age`.
 - Fixed-size buffers: a fact is matched with a stack of 64 alpha nodes and holds at most 255
-  properties. A patient with many findings overflowed the stack (error 303), and reading or
-  deleting that patient's state then crashed the interpreter (segfault, or ``munmap_chunk()``
-  abort). Before each call a sound bound on the stack is computed from the fact; a patient that
-  might not fit is evaluated in parts, each on a ruleset small enough that no fact can overflow it
-  (see :func:`stack_bound`).
-- After any failed call the state of that ``sid`` is never touched again (it may be corrupt, see
-  above): the evaluator drops its host and compiles a fresh one before the next call.
+  properties. A patient with many findings overflowed the stack (error 303) or the property table
+  (error 302), and reading or deleting that state then crashed the interpreter (segfault, or
+  ``munmap_chunk()`` abort). Before each call a sound bound on the stack is computed from the
+  fact; a patient that might not fit is evaluated in parts, each on a ruleset small enough that
+  no fact can overflow it (see :func:`stack_bound`).
+- After any failed call the engine's state is never touched again (it may be corrupt, see above):
+  the evaluator drops its host and compiles a fresh one before the next call.
 - ``fork()`` while another thread is inside a call would copy a held lock (and a half-updated
   engine) into the child: the child replaces the lock and, if it was held, starts a fresh host.
 """
@@ -47,11 +49,19 @@ from typing import Any
 
 import attrs
 import durable.engine as durable_engine
+import durable_rules_engine as _engine
 
 from .errors import EngineError
 from .knowledge import KnowledgeBase, Rule
 
-__all__ = ["DurableEvaluator", "alternatives", "compile_rule", "fact_key", "stack_bound"]
+__all__ = [
+    "DurableEvaluator",
+    "alternatives",
+    "compile_rule",
+    "fact_key",
+    "ruleset_definition",
+    "stack_bound",
+]
 
 CATCH_ALL = "__every_patient__"
 #: At most this many alternative finding sets go into one durable-rules condition.
@@ -60,13 +70,13 @@ ALTERNATIVES_PER_CONDITION = 10
 #: ``events.c``); a fact whose :func:`stack_bound` is above this is evaluated in parts.
 STACK_BUDGET = 56
 #: durable-rules holds at most 255 properties per fact (``MAX_OBJECT_PROPERTIES``); a fact with
-#: more than this many (before ``sid``) is evaluated in parts.
+#: more than this many (before ``sid`` and ``id``) is evaluated in parts.
 FACT_PROPERTY_BUDGET = 200
 #: Alternatives per ruleset when a patient is evaluated in parts: with the catch-all, no fact can
 #: need a deeper stack than this plus one.
 PART_ALTERNATIVES = 48
-_KEY_RE = re.compile(r"[^A-Za-z0-9]")
 _PART_SEPARATOR = "#alt"
+_KEY_RE = re.compile(r"[^A-Za-z0-9]")
 
 
 class _SynchronousHost(durable_engine.Host):  # type: ignore[misc]
@@ -143,18 +153,23 @@ class DurableEvaluator:
     """Evaluates patients against one knowledge base with durable-rules.
 
     Thread-safe: calls are serialised by a lock (durable-rules' C core holds the GIL anyway, so
-    the lock costs no parallelism) and each call leaves no state behind. Fork-safe: a child process
-    never inherits a held lock.
+    the lock costs no parallelism) and each call leaves nothing behind in the engine.
+
+    The rule base is registered through durable's own ``Host.set_rulesets``, which compiles it into
+    the C engine (a Rete network). Each patient is then run with the calls ``Host.assert_fact``
+    makes (assert the fact, take each action the engine starts, complete it), without durable's
+    per-action Python machinery, and retracted again. All patients go through one long-lived
+    session (``sid``): creating a session's state costs durable about 80 us with the shipped rule
+    base, ten times the matching itself, so a session per patient would dominate every call. See
+    docs/engine.md for the measurements and the invariants this keeps.
     """
 
     def __init__(self, kb: KnowledgeBase, *, split: bool = True) -> None:
         self._kb = kb
         self._split = split
         self._lock = threading.Lock()
-        self._fired: list[str] = []
         self._counter = 0
-        self._first_sid = 1  # the first sid of the current host
-        self._clean_to = 0  # every sid up to this one is known to hold no state
+        self._sessions = 0
         self._ruleset = f"pns_{id(self):x}"
         mentioned = {f for rule in kb.rules.values() for f in rule.findings}
         self._keys = {finding_id: fact_key(finding_id) for finding_id in sorted(mentioned)}
@@ -162,32 +177,32 @@ class DurableEvaluator:
         self._leaves, self._roots = _first_tests(conditions)
         self._parts: list[tuple[frozenset[str], DurableEvaluator]] | None = None
         self._parts_lock = threading.Lock()
-        self._host = self._start()
+        definition = ruleset_definition(kb.rules.values())
+        #: durable action name -> rule id (None for the catch-all rule)
+        self._actions: dict[str, str | None] = {
+            name: _rule_of(name) for name in definition if name != CATCH_ALL
+        }
+        self._actions[CATCH_ALL] = None
+        self._host: Any = None
+        self._handle = 0
+        self._start()
+        self._session = self._new_session()
+        #: the session (``sid``) the last patient was evaluated in
         self.last_sid: str | None = None
         _EVALUATORS.add(self)
 
-    def _start(self) -> Any:
-        """A new private host with this rule base compiled into it."""
+    def _start(self) -> None:
+        """Compile the rule base into a new private host (after a failure: a fresh one)."""
         host = _SynchronousHost()
         try:
-            host.set_rulesets({self._ruleset: self._definition(self._kb.rules.values())})
+            host.set_rulesets({self._ruleset: ruleset_definition(self._kb.rules.values())})
+            self._handle = host.get_ruleset(self._ruleset)._handle
         except Exception as exc:  # durable raises bare Exception on bad definitions
             raise EngineError(f"durable-rules rejected the compiled rule base: {exc}") from exc
-        return host
-
-    def _definition(self, rules: Iterable[Rule]) -> dict[str, Any]:
-        fired = self._fired
-        definition: dict[str, Any] = {
-            CATCH_ALL: {"all": [{"m": {"pns": 1}}], "run": _noop},
-        }
-        for rule in rules:
-            for index, condition in enumerate(compile_rule(rule)):
-                name = rule.id if index == 0 else f"{rule.id}#{index}"
-                definition[name] = {"all": [{"m": condition}], "run": _collector(fired, rule.id)}
-        return definition
+        self._host = host
 
     def fact(self, findings: Iterable[str], age: float | None, sex: str | None) -> dict[str, Any]:
-        """The fact asserted for a patient (without its ``sid``).
+        """The fact asserted for a patient (without its ``sid`` and ``id``).
 
         Only findings that some rule mentions are asserted: the others cannot change what fires.
         """
@@ -203,45 +218,66 @@ class DurableEvaluator:
             fact["sex"] = sex
         return fact
 
-    def fits(self, fact: Mapping[str, Any]) -> bool:
-        """Whether durable-rules can evaluate ``fact`` in one call without overflowing a buffer."""
-        return (
-            len(fact) <= FACT_PROPERTY_BUDGET
-            and stack_bound(fact, self._leaves, self._roots) <= STACK_BUDGET
-        )
-
     def fired(self, findings: Iterable[str], age: float | None, sex: str | None) -> list[str]:
         """The ids of the rules that fire for a patient, in firing order."""
         findings = list(findings)
         fact = self.fact(findings, age, sex)
         if not self.fits(fact):
             return self._fired_in_parts(findings, age, sex)
+        names = self.run_fact(fact)
+        actions = self._actions
+        fired: list[str] = []
+        for name in names:
+            rule_id = actions[name]
+            if rule_id is not None and rule_id not in fired:
+                fired.append(rule_id)
+        return fired
+
+    def run_fact(self, fact: dict[str, Any]) -> list[str]:
+        """Assert ``fact`` (given the session's ``sid`` and a fresh ``id``), run every action it
+        starts, then retract it.
+
+        Returns the durable action names in the order the engine started them. This is the whole
+        engine call, and the floor the benchmarks measure ``suggest`` against. On any failure the
+        session is deleted and a new one is used for the next call, so a failed call cannot leave
+        a fact behind that later patients would meet.
+        """
         with self._lock:
             if self._host is None:  # a previous call failed, or a fork interrupted one
-                self._host = self._start()
-                self._first_sid = self._counter + 1
+                self._start()
+                self._session = self._new_session()
             self._counter += 1
-            sid = str(self._counter)
+            sid = self._session
             fact["sid"] = sid
+            fact["id"] = str(self._counter)
             self.last_sid = sid
-            fired = self._fired
-            fired.clear()
+            handle = self._handle
+            text = json.dumps(fact)
             try:
-                self._host.assert_fact(self._ruleset, fact)
+                code, state = _engine.assert_fact(handle, text)
+                if code != 0:
+                    raise EngineError(f"durable-rules did not take the fact (code {code})")
+                names = _drain(handle, state)
+                code, state = _engine.retract_fact(handle, text)
+                if code != 0:
+                    raise EngineError(f"durable-rules did not retract the fact (code {code})")
+                if _drain(handle, state):
+                    raise EngineError("durable-rules started actions on retracting a fact")
             except Exception as exc:
                 # Reading or deleting the state of a failed call can crash the interpreter:
-                # leave it, and the whole host with it, behind.
+                # leave it, and the whole host with it, behind; the next call compiles a new one.
                 self._host = None
-                fired.clear()
+                if isinstance(exc, EngineError):
+                    raise
                 raise EngineError(f"durable-rules failed on a patient: {exc!r}") from exc
-            try:
-                self._host.delete_state(self._ruleset, sid)
-            except Exception as exc:
-                self._host = None
-                raise EngineError(f"durable-rules could not delete state: {exc!r}") from exc
-            result = list(dict.fromkeys(fired))
-            fired.clear()
-            return result
+            return names
+
+    def fits(self, fact: Mapping[str, Any]) -> bool:
+        """Whether durable-rules can evaluate ``fact`` in one call without overflowing a buffer."""
+        return (
+            len(fact) <= FACT_PROPERTY_BUDGET
+            and stack_bound(fact, self._leaves, self._roots) <= STACK_BUDGET
+        )
 
     def _fired_in_parts(self, findings: list[str], age: float | None, sex: str | None) -> list[str]:
         """Evaluate a patient too large for one call on rulesets of at most
@@ -272,12 +308,31 @@ class DurableEvaluator:
                     ]
         return parts
 
-    def has_state(self, sid: str) -> bool:
-        """Whether the engine still holds state for ``sid`` (it never should after a call)."""
-        with self._lock:
-            return self._held(sid)
+    def _new_session(self) -> str:
+        self._sessions += 1
+        return f"session-{self._sessions}"
 
-    def _held(self, sid: str) -> bool:
+    def has_state(self, sid: str) -> bool:
+        """Whether the engine holds state for ``sid`` (the session, once it has been used)."""
+        with self._lock:
+            return self._has_state(sid)
+
+    def facts_held(self) -> list[dict[str, Any]]:
+        """The facts the engine holds in the current session: none between calls."""
+        with self._lock:
+            if not self._has_state(self._session):
+                return []
+            facts: list[dict[str, Any]] = self._host.get_facts(self._ruleset, self._session)
+            return facts
+
+    def held_states(self) -> list[str]:
+        """Patient data the engine, or any part of it, still holds: always empty between calls."""
+        held = [json.dumps(fact, sort_keys=True) for fact in self.facts_held()]
+        for _, part in self._parts or ():
+            held.extend(f"part:{state}" for state in part.held_states())
+        return held
+
+    def _has_state(self, sid: str) -> bool:
         if self._host is None:
             return False
         try:
@@ -285,18 +340,6 @@ class DurableEvaluator:
         except Exception:
             return False
         return True
-
-    def held_states(self) -> list[str]:
-        """Every ``sid`` of the current host, or of a part, that still holds state: always empty
-        between calls. Checks the sids issued since the last clean check (for tests)."""
-        with self._lock:
-            start = max(self._first_sid, self._clean_to + 1)
-            held = [str(n) for n in range(start, self._counter + 1) if self._held(str(n))]
-            if not held:
-                self._clean_to = self._counter
-        for _, part in self._parts or ():
-            held.extend(f"part:{sid}" for sid in part.held_states())
-        return held
 
     def _after_fork_in_child(self) -> None:
         if self._lock.locked():  # a thread of the parent was inside a call
@@ -410,14 +453,51 @@ def _path_count(condition: Any) -> int:
     return 1
 
 
+def _drain(handle: int, state: int) -> list[str]:
+    """Run every action the engine has started for ``state``; their names, in order."""
+    names: list[str] = []
+    started = _engine.start_action_for_state(handle, state)
+    if started is not None:
+        message: str | None = started[1]
+        while message is not None:
+            names.append(_action_name(message))
+            message = _engine.complete_and_start_action(handle, state)
+    return names
+
+
+def ruleset_definition(rules: Iterable[Rule]) -> dict[str, Any]:
+    """A fresh durable-rules ruleset definition for ``rules``, as data.
+
+    One durable rule per compiled condition (named after the rule, ``id#1``, ``id#2``... for the
+    further conditions of a split rule) plus a catch-all rule that every patient matches. The
+    actions do nothing: :class:`DurableEvaluator` reads which rules fired from the names of the
+    actions the engine starts.
+    """
+    definition: dict[str, Any] = {CATCH_ALL: {"all": [{"m": {"pns": 1}}], "run": _noop}}
+    for rule in rules:
+        for index, condition in enumerate(compile_rule(rule)):
+            name = rule.id if index == 0 else f"{rule.id}#{index}"
+            definition[name] = {"all": [{"m": condition}], "run": _noop}
+    return definition
+
+
+def _rule_of(action: str) -> str:
+    return action.partition("#")[0]
+
+
+def _action_name(message: str) -> str:
+    """The action name of a message the engine starts: ``{"name":{...}}``.
+
+    Action names are rule ids (slugs, ``#`` and digits) and the catch-all's name, which JSON writes
+    without escapes; anything else is parsed as JSON.
+    """
+    if message.startswith('{"'):
+        end = message.find('"', 2)
+        if end > 2 and "\\" not in message[2:end]:
+            return message[2:end]
+    parsed = json.loads(message)
+    return str(next(iter(parsed)))
+
+
 def _noop(c: Any) -> None:
     return None
-
-
-def _collector(fired: list[str], rule_id: str) -> Any:
-    append = fired.append
-
-    def collect(c: Any) -> None:
-        append(rule_id)
-
-    return collect

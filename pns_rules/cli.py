@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import check, cli_serve
+from . import batch, check, cli_serve
 from .engine import Engine, default_engine
 from .errors import EngineError, PnsRulesError, RuleFileError, _one_line, _short_repr
 from .results import Differential
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.set_defaults(handler=_suggest)
     check.add_parser(commands)
     cli_serve.add_parser(commands)
+    batch.add_parser(commands)
     return parser
 
 

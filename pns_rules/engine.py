@@ -11,8 +11,8 @@ from .errors import InputError
 from .knowledge import KnowledgeBase
 from .loader import load_rule_directory, shipped_rules_directory
 from .patient import Patient, check_age, check_sex, is_instance, normalize_patient
-from .results import Differential
-from .scoring import rank
+from .results import Differential, Ranking
+from .scoring import Scorer
 
 __all__ = ["Engine", "default_engine", "suggest"]
 
@@ -28,6 +28,7 @@ class Engine:
     def __init__(self, knowledge_base: KnowledgeBase) -> None:
         self._kb = knowledge_base
         self._evaluator = DurableEvaluator(knowledge_base)
+        self._scorer = Scorer(knowledge_base)
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> Engine:
@@ -116,7 +117,23 @@ class Engine:
         """
         patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
         fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
-        return rank(self._kb, patient, fired)
+        return self._scorer.rank(patient, fired)
+
+    def ranking(
+        self,
+        findings: Iterable[str] | None = (),
+        *,
+        age: float | None = None,
+        sex: str | None = None,
+        antibodies: Iterable[str] | None = (),
+        strict: bool = True,
+    ) -> Ranking:
+        """The ranked categories, syndromes and cancers of :meth:`suggest` (the same scores,
+        levels and order) without explanations, evidence or screening: for cohorts, where it is
+        about twice as fast. Arguments and errors are those of :meth:`suggest`."""
+        patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
+        fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
+        return self._scorer.ranking(patient, fired)
 
 
 _default: Engine | None = None

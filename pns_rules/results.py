@@ -5,7 +5,7 @@ All classes are frozen attrs classes; :meth:`Differential.to_dict` gives JSON-re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -20,6 +20,10 @@ __all__ = [
     "FindingSuggestion",
     "MatchedFinding",
     "PnsCareEstimate",
+    "RankedCancer",
+    "RankedCategory",
+    "RankedSyndrome",
+    "Ranking",
     "RecognizedFinding",
     "RuleBaseInfo",
     "RuleEvidence",
@@ -213,3 +217,50 @@ class Differential:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data, including the rule base name and version and the notice."""
         return attrs.asdict(self, recurse=True)
+
+
+class RankedCategory(NamedTuple):
+    """A category in a :class:`Ranking`."""
+
+    name: str
+    score: float
+    level: str
+
+
+class RankedSyndrome(NamedTuple):
+    """A syndrome in a :class:`Ranking`."""
+
+    id: str
+    name: str
+    category: str
+    score: float
+    level: str
+
+
+class RankedCancer(NamedTuple):
+    """A cancer in a :class:`Ranking`."""
+
+    id: str
+    name: str
+    score: float
+    level: str
+
+
+class Ranking(NamedTuple):
+    """What :meth:`pns_rules.Engine.ranking` gives: the ranked candidates of a
+    :class:`Differential` (same scores, levels and order) without their explanations, for
+    cohorts. Decision support, not a diagnosis."""
+
+    categories: tuple[RankedCategory, ...]
+    syndromes: tuple[RankedSyndrome, ...]
+    cancers: tuple[RankedCancer, ...]
+    unrecognized: tuple[UnrecognizedFinding, ...]
+    rule_base: RuleBaseInfo
+
+    @property
+    def top_level(self) -> str | None:
+        """The highest level reached by any syndrome (as :attr:`Differential.top_level`)."""
+        for level in ("high", "intermediate", "low"):
+            if any(s.level == level for s in self.syndromes):
+                return level
+        return None

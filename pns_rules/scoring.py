@@ -10,13 +10,18 @@
 
 Every score is a sum or maximum of non-negative terms over fired rules, and rules only ever ask for
 findings to be present, so adding a finding never lowers any score.
+
+:class:`Scorer` precomputes, once per rule base, everything about rules, syndromes and cancers
+that does not depend on the patient (sort keys, condition texts, finding sets, the cancer reasons
+of rules' extra points), so that ranking a patient only does the work that depends on the patient.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
-from .knowledge import CancerLink, KnowledgeBase, Rule
+from .knowledge import SEXES, CancerLink, KnowledgeBase, Rule
 from .patient import Patient
 from .results import (
     CancerCandidate,
@@ -26,12 +31,16 @@ from .results import (
     FindingSuggestion,
     MatchedFinding,
     PnsCareEstimate,
+    RankedCancer,
+    RankedCategory,
+    RankedSyndrome,
+    Ranking,
     RuleBaseInfo,
     RuleEvidence,
     SyndromeCandidate,
 )
 
-__all__ = ["FULL_PHENOTYPE_WEIGHT", "PHENOTYPE_ITEM", "cancer_score", "rank"]
+__all__ = ["FULL_PHENOTYPE_WEIGHT", "PHENOTYPE_ITEM", "Scorer", "cancer_score", "rank"]
 
 #: The rule item that holds a syndrome's clinical phenotype (see docs/scoring.md).
 PHENOTYPE_ITEM = "phenotype"
@@ -39,114 +48,566 @@ PHENOTYPE_ITEM = "phenotype"
 FULL_PHENOTYPE_WEIGHT = 2
 
 
-def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
-    """The differential for ``patient`` given the ids of the rules that fired."""
-    rules_by_syndrome: dict[str, list[Rule]] = {}
-    for rule_id in sorted(set(fired)):
-        rule = kb.rules[rule_id]
-        rules_by_syndrome.setdefault(rule.syndrome, []).append(rule)
-    given_for = _given_terms(patient)
-    syndromes = [
-        _syndrome(kb, patient, syndrome_id, rules, given_for)
-        for syndrome_id, rules in rules_by_syndrome.items()
-    ]
-    syndromes.sort(key=lambda s: (-s.score, s.id))
-    cancers = _cancers(kb, patient, syndromes, rules_by_syndrome)
-    return Differential(
-        categories=_categories(kb, syndromes),
-        syndromes=tuple(syndromes),
-        cancers=cancers,
-        findings=patient.recognized,
-        unrecognized=patient.unrecognized,
-        age=patient.age,
-        sex=patient.sex,
-        rule_base=RuleBaseInfo(name=kb.name, version=kb.version, hpo_release=kb.hpo_release),
-        notes=patient.notes,
+#: At most this many entries in each memo (a full memo is cleared and filled again).
+_MEMO_LIMIT = 4096
+
+
+class _RuleInfo:
+    """What scoring needs of one rule, computed once."""
+
+    __slots__ = (
+        "age",
+        "all_boosts",
+        "boosts",
+        "citation",
+        "conditions",
+        "description",
+        "findings",
+        "id",
+        "item",
+        "sex",
+        "syndrome",
+        "weight",
     )
+
+    def __init__(self, kb: KnowledgeBase, rule: Rule) -> None:
+        self.id = rule.id
+        self.syndrome = rule.syndrome
+        self.item = rule.item
+        self.weight = rule.weight
+        self.findings = rule.findings
+        self.age = rule.age
+        self.sex = rule.sex
+        self.description = rule.description
+        self.citation = rule.citation
+        self.conditions = _conditions(rule)
+        boosts = [
+            (
+                kb.cancers[cancer_id].sex,
+                cancer_id,
+                CancerReason(
+                    syndrome=rule.syndrome, points=points, citation=rule.citation, rule=rule.id
+                ),
+            )
+            for cancer_id, points in rule.cancer_boosts
+        ]
+        #: patient sex -> the (cancer, reason) pairs of the rule's extra points that apply, in the
+        #: order the rule lists its cancers (a cancer of the other sex is left out)
+        self.boosts: dict[str | None, tuple[tuple[str, CancerReason], ...]] = {
+            sex: _boosts_for(boosts, sex) for sex in (None, *SEXES)
+        }
+        self.all_boosts = boosts
+
+    def boosts_for(self, sex: str | None) -> tuple[tuple[str, CancerReason], ...]:
+        """The (cancer, reason) pairs of the rule's extra points for a patient of ``sex``."""
+        found = self.boosts.get(sex)
+        return _boosts_for(self.all_boosts, sex) if found is None else found
+
+
+def _boosts_for(
+    boosts: list[tuple[str | None, str, CancerReason]], sex: str | None
+) -> tuple[tuple[str, CancerReason], ...]:
+    return tuple(
+        (cancer_id, reason)
+        for cancer_sex, cancer_id, reason in boosts
+        if cancer_sex is None or sex is None or cancer_sex == sex
+    )
+
+
+class _LinkInfo:
+    """One syndrome-cancer association, computed once."""
+
+    __slots__ = ("age", "cancer", "citation", "factor", "reasons", "sex", "strength", "syndrome")
+
+    def __init__(self, kb: KnowledgeBase, syndrome: str, link: CancerLink) -> None:
+        self.syndrome = syndrome
+        self.cancer = link.cancer
+        self.sex = kb.cancers[link.cancer].sex
+        self.strength = link.strength
+        self.citation = link.citation
+        self.factor = kb.scoring.strength[link.strength]
+        self.age = link.age
+        #: syndrome score -> the reason this association gives (scores take few values)
+        self.reasons: dict[float, CancerReason] = {}
+
+    def reason(self, score: float) -> CancerReason:
+        """The reason this association gives the cancer when the syndrome scores ``score``."""
+        reason = self.reasons.get(score)
+        if reason is None:
+            reason = CancerReason(
+                syndrome=self.syndrome,
+                points=round(score * self.factor, 2),
+                citation=self.citation,
+                strength=self.strength,
+            )
+            if len(self.reasons) < _MEMO_LIMIT:
+                self.reasons[score] = reason
+        return reason
+
+    def applies(self, age: float | None, sex: str | None) -> bool:
+        if self.sex is not None and sex is not None and self.sex != sex:
+            return False
+        return not (self.age is not None and age is not None and not self.age.contains(age))
+
+
+class Scorer:
+    """Ranks patients against one rule base; build it once per rule base, then call :meth:`rank`.
+
+    Thread-safe: it holds only precomputed data that it never changes, and a small memo of the
+    level of each score seen (a dict written whole entries at a time).
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._rules = {rule_id: _RuleInfo(kb, rule) for rule_id, rule in kb.rules.items()}
+        self._links = {
+            s.id: tuple(_LinkInfo(kb, s.id, link) for link in s.cancers)
+            for s in kb.syndromes.values()
+        }
+        #: per syndrome: its association with each cancer (the last one listed), whose age range a
+        #: rule's extra points for that cancer follow
+        self._restricting = {
+            syndrome_id: {link.cancer: link for link in links}
+            for syndrome_id, links in self._links.items()
+        }
+        #: rule infos per syndrome, in file order (for what to look for next)
+        self._by_syndrome = {
+            syndrome_id: tuple(self._rules[r] for r in rule_ids)
+            for syndrome_id, rule_ids in kb.rules_by_syndrome.items()
+        }
+        #: per syndrome: every finding its rules name, and the age ranges and whether any sex
+        #: conditions of its rules: with the fired rules, all that what to look for depends on
+        self._look_for_inputs = {
+            syndrome_id: (
+                frozenset().union(*(info.findings for info in infos)),
+                tuple(info.age for info in infos if info.age is not None),
+                any(info.sex is not None for info in infos),
+            )
+            for syndrome_id, infos in self._by_syndrome.items()
+        }
+        self._look_for_memo: dict[object, tuple[FindingSuggestion, ...]] = {}
+        #: per syndrome: the age ranges of its associations (what applies depends on)
+        self._link_ages = {
+            syndrome_id: tuple(link.age for link in links if link.age is not None)
+            for syndrome_id, links in self._links.items()
+        }
+        self._links_memo: dict[object, tuple[_LinkInfo, ...]] = {}
+        self._labels = {f.id: f.label for f in kb.findings.values()}
+        self._kinds = {f.id: f.kind for f in kb.findings.values()}
+        self._label_keys = {f.id: f.label.casefold() for f in kb.findings.values()}
+        self._rule_base = RuleBaseInfo(name=kb.name, version=kb.version, hpo_release=kb.hpo_release)
+        self._levels: dict[float, str] = {}
+        self._pns_care = kb.pns_care
+        #: antibodies with a risk tier -> their PNS-Care antibody points
+        self._antibody_points: dict[str, int] = {}
+        if kb.pns_care is not None:
+            self._antibody_points = {
+                f.id: kb.pns_care.antibody[f.risk]
+                for f in kb.findings.values()
+                if f.kind == "antibody" and f.risk
+            }
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        """The rule base this scorer ranks against."""
+        return self._kb
+
+    def level(self, score: float) -> str:
+        """The level of ``score`` (as :meth:`~pns_rules.knowledge.Scoring.level`), memoised."""
+        level = self._levels.get(score)
+        if level is None:
+            level = self._kb.scoring.level(score)
+            if len(self._levels) < 4096:
+                self._levels[score] = level
+        return level
+
+    def rank(self, patient: Patient, fired: Iterable[str]) -> Differential:
+        """The differential for ``patient`` given the ids of the rules that fired."""
+        rules = self._rules
+        by_syndrome: dict[str, list[_RuleInfo]] = {}
+        for rule_id in sorted(set(fired)):
+            info = rules[rule_id]
+            group = by_syndrome.get(info.syndrome)
+            if group is None:
+                by_syndrome[info.syndrome] = [info]
+            else:
+                group.append(info)
+        age = patient.age
+        sex = patient.sex
+        if by_syndrome:
+            given_for = _given_terms(patient)
+            antibodies = self._antibodies(patient) if self._pns_care is not None else None
+            syndromes = [
+                self._syndrome(patient, syndrome_id, infos, given_for, antibodies)
+                for syndrome_id, infos in by_syndrome.items()
+            ]
+            if len(syndromes) > 1:
+                syndromes.sort(key=_score_then_id)
+            cancers = self._cancers(age, sex, syndromes, by_syndrome)
+            categories = self._categories(syndromes)
+        else:
+            syndromes, cancers, categories = [], (), ()
+        return Differential(
+            categories=categories,
+            syndromes=tuple(syndromes),
+            cancers=cancers,
+            findings=patient.recognized,
+            unrecognized=patient.unrecognized,
+            age=age,
+            sex=sex,
+            rule_base=self._rule_base,
+            notes=patient.notes,
+        )
+
+    def ranking(self, patient: Patient, fired: Iterable[str]) -> Ranking:
+        """The ranked candidates of :meth:`rank` (same scores, levels and order) without
+        explanations: what cohorts need, at a fraction of the cost."""
+        rules = self._rules
+        best: dict[str, dict[str, int]] = {}  # syndrome -> item -> best weight
+        by_syndrome: dict[str, list[_RuleInfo]] = {}
+        for rule_id in sorted(set(fired)):
+            info = rules[rule_id]
+            items = best.get(info.syndrome)
+            if items is None:
+                best[info.syndrome] = {info.item: info.weight}
+                by_syndrome[info.syndrome] = [info]
+                continue
+            by_syndrome[info.syndrome].append(info)
+            if info.weight > items.get(info.item, 0):
+                items[info.item] = info.weight
+        syndromes_kb = self._kb.syndromes
+        level = self.level
+        syndromes = []
+        for syndrome_id, items in best.items():
+            syndrome = syndromes_kb[syndrome_id]
+            score = float(sum(items.values()))
+            syndromes.append(
+                RankedSyndrome(syndrome_id, syndrome.name, syndrome.category, score, level(score))
+            )
+        if len(syndromes) > 1:
+            syndromes.sort(key=_score_then_id)
+        age = patient.age
+        sex = patient.sex
+        support: dict[str, float] = {}  # cancer -> support of its best syndrome so far
+        for candidate in syndromes:
+            points: dict[str, float] = {}
+            for link in self._applicable_links(candidate.id, age, sex):
+                points[link.cancer] = (
+                    points.get(link.cancer, 0.0) + link.reason(candidate.score).points
+                )
+            restricting = self._restricting[candidate.id]
+            for info in by_syndrome[candidate.id]:
+                for cancer_id, reason in info.boosts_for(sex):
+                    association = restricting.get(cancer_id)
+                    if association is not None and not association.applies(age, sex):
+                        continue
+                    points[cancer_id] = points.get(cancer_id, 0.0) + reason.points
+            for cancer_id, value in points.items():
+                if cancer_id not in support or value > support[cancer_id]:
+                    support[cancer_id] = value
+        cancers_kb = self._kb.cancers
+        cancers = []
+        for cancer_id, value in support.items():
+            score = round(value, 2)
+            cancers.append(RankedCancer(cancer_id, cancers_kb[cancer_id].name, score, level(score)))
+        if len(cancers) > 1:
+            cancers.sort(key=_score_then_id)
+        categories: dict[str, RankedCategory] = {}
+        for candidate in syndromes:
+            if candidate.category not in categories:
+                categories[candidate.category] = RankedCategory(
+                    candidate.category, candidate.score, candidate.level
+                )
+        ranked = sorted(categories.values(), key=_score_then_name)
+        return Ranking(
+            categories=tuple(ranked),
+            syndromes=tuple(syndromes),
+            cancers=tuple(cancers),
+            unrecognized=patient.unrecognized,
+            rule_base=self._rule_base,
+        )
+
+    def _syndrome(
+        self,
+        patient: Patient,
+        syndrome_id: str,
+        infos: list[_RuleInfo],
+        given_for: dict[str, tuple[str, ...]],
+        antibodies: tuple[tuple[str, ...], int] | None,
+    ) -> SyndromeCandidate:
+        syndrome = self._kb.syndromes[syndrome_id]
+        present = patient.findings
+        labels = self._labels
+        best: dict[str, _RuleInfo] = {}
+        for info in infos:
+            current = best.get(info.item)
+            if current is None or info.weight > current.weight:
+                best[info.item] = info
+        score = float(sum(info.weight for info in best.values()))
+        ordered = infos if len(infos) == 1 else sorted(infos, key=_weight_then_id)
+        evidence = tuple(
+            RuleEvidence(
+                rule=info.id,
+                description=info.description,
+                item=info.item,
+                weight=info.weight,
+                counted=best[info.item] is info,
+                matched=tuple(
+                    MatchedFinding(id=f, label=labels[f], given=given_for.get(f, ()))
+                    for f in sorted(info.findings & present)
+                ),
+                conditions=info.conditions,
+                citation=info.citation,
+            )
+            for info in ordered
+        )
+        age = patient.age
+        sex = patient.sex
+        return SyndromeCandidate(
+            id=syndrome.id,
+            name=syndrome.name,
+            category=syndrome.category,
+            score=score,
+            level=self.level(score),
+            evidence=evidence,
+            cancers=tuple(link.cancer for link in self._applicable_links(syndrome_id, age, sex)),
+            look_for=self._look_for(patient, syndrome_id, infos),
+            citations=syndrome.citations,
+            pns_care=(
+                None
+                if antibodies is None or syndrome.pns_care_phenotype is None
+                else self._pns_care_estimate(
+                    syndrome.pns_care_phenotype, best.get(PHENOTYPE_ITEM), antibodies
+                )
+            ),
+        )
+
+    def _applicable_links(
+        self, syndrome_id: str, age: float | None, sex: str | None
+    ) -> tuple[_LinkInfo, ...]:
+        """The syndrome's associations that apply to a patient of ``age`` and ``sex``."""
+        key = (
+            syndrome_id,
+            sex,
+            tuple(a.contains(age) or age is None for a in self._link_ages[syndrome_id]),
+        )
+        links = self._links_memo.get(key)
+        if links is None:
+            links = tuple(link for link in self._links[syndrome_id] if link.applies(age, sex))
+            if len(self._links_memo) >= _MEMO_LIMIT:
+                self._links_memo.clear()
+            self._links_memo[key] = links
+        return links
+
+    def _antibodies(self, patient: Patient) -> tuple[tuple[str, ...], int]:
+        """The patient's antibodies that have a risk tier, sorted, and their best PNS-Care points."""
+        points = self._antibody_points
+        antibodies = tuple(sorted(f for f in patient.findings if f in points))
+        return antibodies, max((points[f] for f in antibodies), default=0)
+
+    def _pns_care_estimate(
+        self,
+        phenotype_risk: str,
+        phenotype_rule: _RuleInfo | None,
+        antibodies: tuple[tuple[str, ...], int],
+    ) -> PnsCareEstimate:
+        scale = self._pns_care
+        assert scale is not None
+        full_phenotype = (
+            phenotype_rule is not None and phenotype_rule.weight >= FULL_PHENOTYPE_WEIGHT
+        )
+        phenotype_points = scale.phenotype[phenotype_risk] if full_phenotype else 0
+        antibody_ids, antibody_points = antibodies
+        before = phenotype_points + antibody_points
+        found = before + scale.cancer_found
+        not_yet = before + scale.cancer_not_found_under_2_years
+        return PnsCareEstimate(
+            phenotype_risk=phenotype_risk,
+            phenotype_points=phenotype_points,
+            antibody_points=antibody_points,
+            antibodies=antibody_ids,
+            points_before_screening=before,
+            if_consistent_cancer_found=found,
+            level_if_consistent_cancer_found=scale.level(found),
+            if_no_cancer_found_yet=not_yet,
+            level_if_no_cancer_found_yet=scale.level(not_yet),
+            citation=scale.citation,
+        )
+
+    def _look_for(
+        self, patient: Patient, syndrome_id: str, fired: list[_RuleInfo]
+    ) -> tuple[FindingSuggestion, ...]:
+        """What to look for next, memoised on everything it depends on (see _compute_look_for)."""
+        inputs = self._look_for_inputs.get(syndrome_id)
+        if inputs is None:
+            return ()
+        findings, ages, has_sex = inputs
+        age = patient.age
+        key = (
+            syndrome_id,
+            tuple(info.id for info in fired),
+            patient.findings & findings,
+            tuple(a.contains(age) for a in ages),
+            patient.sex if has_sex else None,
+        )
+        memo = self._look_for_memo
+        result = memo.get(key)
+        if result is None:
+            result = self._compute_look_for(patient, syndrome_id, fired)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = result
+        return result
+
+    def _compute_look_for(
+        self, patient: Patient, syndrome_id: str, fired: list[_RuleInfo]
+    ) -> tuple[FindingSuggestion, ...]:
+        """Findings of the syndrome's rules that did not fire (and whose age and sex conditions
+        the patient meets) that are absent, by the weight of the rule they would help complete.
+
+        It reads only the syndrome's fired rules, the patient's findings among those its rules
+        name, whether the patient's age lies in each of its rules' age ranges, and the patient's
+        sex if a rule asks for one: the key :meth:`_look_for` memoises it on.
+        """
+        present = patient.findings
+        age = patient.age
+        sex = patient.sex
+        weights: dict[str, int] = {}
+        sources: dict[str, list[str]] = {}
+        for info in self._by_syndrome.get(syndrome_id, ()):
+            if info in fired:
+                continue
+            if info.age is not None and not info.age.contains(age):
+                continue
+            if info.sex is not None and info.sex != sex:
+                continue
+            weight = info.weight
+            for finding_id in info.findings - present:
+                if weight > weights.get(finding_id, 0):
+                    weights[finding_id] = weight
+                rule_ids = sources.get(finding_id)
+                if rule_ids is None:
+                    sources[finding_id] = [info.id]
+                else:
+                    rule_ids.append(info.id)
+        if not weights:
+            return ()
+        label_keys = self._label_keys
+        ordered = sorted(weights, key=lambda f: (-weights[f], label_keys[f], f))
+        labels = self._labels
+        kinds = self._kinds
+        return tuple(
+            FindingSuggestion(
+                id=f,
+                label=labels[f],
+                kind=kinds[f],
+                weight=weights[f],
+                rules=tuple(sources[f]),
+            )
+            for f in ordered
+        )
+
+    def _cancers(
+        self,
+        age: float | None,
+        sex: str | None,
+        syndromes: list[SyndromeCandidate],
+        by_syndrome: dict[str, list[_RuleInfo]],
+    ) -> tuple[CancerCandidate, ...]:
+        reasons: dict[str, list[CancerReason]] = {}
+        for candidate in syndromes:
+            score = candidate.score
+            for link in self._applicable_links(candidate.id, age, sex):
+                reason = link.reason(score)
+                found = reasons.get(link.cancer)
+                if found is None:
+                    reasons[link.cancer] = [reason]
+                else:
+                    found.append(reason)
+            restricting = self._restricting[candidate.id]
+            for info in by_syndrome[candidate.id]:
+                for cancer_id, reason in info.boosts_for(sex):
+                    association = restricting.get(cancer_id)
+                    if association is not None and not association.applies(age, sex):
+                        continue
+                    found = reasons.get(cancer_id)
+                    if found is None:
+                        reasons[cancer_id] = [reason]
+                    else:
+                        found.append(reason)
+        cancers = self._kb.cancers
+        ranked = []
+        for cancer_id, cancer_reasons in reasons.items():
+            cancer = cancers[cancer_id]
+            score = cancer_score(cancer_reasons)
+            if len(cancer_reasons) > 1:
+                cancer_reasons.sort(key=_reason_order)
+            ranked.append(
+                CancerCandidate(
+                    id=cancer.id,
+                    name=cancer.name,
+                    score=score,
+                    level=self.level(score),
+                    reasons=tuple(cancer_reasons),
+                    screening=cancer.screening,
+                )
+            )
+        if len(ranked) > 1:
+            ranked.sort(key=_score_then_id)
+        return tuple(ranked)
+
+    def _categories(self, syndromes: list[SyndromeCandidate]) -> tuple[CategoryCandidate, ...]:
+        members: dict[str, list[str]] = {}
+        best: dict[str, float] = {}
+        for candidate in syndromes:
+            group = members.get(candidate.category)
+            if group is None:
+                members[candidate.category] = [candidate.id]
+                best[candidate.category] = candidate.score
+            else:
+                group.append(candidate.id)
+        categories = [
+            CategoryCandidate(
+                name=name,
+                score=best[name],
+                level=self.level(best[name]),
+                syndromes=tuple(group),
+            )
+            for name, group in members.items()
+        ]
+        if len(categories) > 1:
+            categories.sort(key=_score_then_name)
+        return tuple(categories)
+
+
+def _score_then_id(
+    candidate: SyndromeCandidate | CancerCandidate | RankedSyndrome | RankedCancer,
+) -> tuple[float, str]:
+    return (-candidate.score, candidate.id)
+
+
+def _score_then_name(candidate: CategoryCandidate | RankedCategory) -> tuple[float, str]:
+    return (-candidate.score, candidate.name)
+
+
+def _weight_then_id(info: _RuleInfo) -> tuple[int, str]:
+    return (-info.weight, info.id)
+
+
+def _reason_order(reason: CancerReason) -> tuple[float, str, str]:
+    return (-reason.points, reason.syndrome, reason.rule or "")
 
 
 def _given_terms(patient: Patient) -> dict[str, tuple[str, ...]]:
     given: dict[str, list[str]] = {}
     for recognized in patient.recognized:
         for finding_id in recognized.counts_as:
-            given.setdefault(finding_id, []).append(recognized.given)
+            terms = given.get(finding_id)
+            if terms is None:
+                given[finding_id] = [recognized.given]
+            else:
+                terms.append(recognized.given)
     return {k: tuple(v) for k, v in given.items()}
-
-
-def _syndrome(
-    kb: KnowledgeBase,
-    patient: Patient,
-    syndrome_id: str,
-    rules: list[Rule],
-    given_for: dict[str, tuple[str, ...]],
-) -> SyndromeCandidate:
-    syndrome = kb.syndromes[syndrome_id]
-    best: dict[str, Rule] = {}
-    for rule in rules:
-        current = best.get(rule.item)
-        if current is None or rule.weight > current.weight:
-            best[rule.item] = rule
-    counted = {rule.id for rule in best.values()}
-    score = float(sum(rule.weight for rule in best.values()))
-    evidence = tuple(
-        RuleEvidence(
-            rule=rule.id,
-            description=rule.description,
-            item=rule.item,
-            weight=rule.weight,
-            counted=rule.id in counted,
-            matched=tuple(
-                MatchedFinding(id=f, label=kb.findings[f].label, given=given_for.get(f, ()))
-                for f in sorted(rule.findings & patient.findings)
-            ),
-            conditions=_conditions(rule),
-            citation=rule.citation,
-        )
-        for rule in sorted(rules, key=lambda r: (-r.weight, r.id))
-    )
-    return SyndromeCandidate(
-        id=syndrome.id,
-        name=syndrome.name,
-        category=syndrome.category,
-        score=score,
-        level=kb.scoring.level(score),
-        evidence=evidence,
-        cancers=tuple(link.cancer for link in syndrome.cancers if _link_applies(kb, patient, link)),
-        look_for=_look_for(kb, patient, syndrome_id, {r.id for r in rules}),
-        citations=syndrome.citations,
-        pns_care=_pns_care(kb, patient, syndrome.pns_care_phenotype, best.get(PHENOTYPE_ITEM)),
-    )
-
-
-def _pns_care(
-    kb: KnowledgeBase, patient: Patient, phenotype_risk: str | None, phenotype_rule: Rule | None
-) -> PnsCareEstimate | None:
-    scale = kb.pns_care
-    if scale is None or phenotype_risk is None:
-        return None
-    full_phenotype = phenotype_rule is not None and phenotype_rule.weight >= FULL_PHENOTYPE_WEIGHT
-    phenotype_points = scale.phenotype[phenotype_risk] if full_phenotype else 0
-    antibodies = sorted(
-        f for f in patient.findings if kb.findings[f].kind == "antibody" and kb.findings[f].risk
-    )
-    antibody_points = max(
-        (scale.antibody[kb.findings[f].risk or "low"] for f in antibodies), default=0
-    )
-    before = phenotype_points + antibody_points
-    found = before + scale.cancer_found
-    not_yet = before + scale.cancer_not_found_under_2_years
-    return PnsCareEstimate(
-        phenotype_risk=phenotype_risk,
-        phenotype_points=phenotype_points,
-        antibody_points=antibody_points,
-        antibodies=tuple(antibodies),
-        points_before_screening=before,
-        if_consistent_cancer_found=found,
-        level_if_consistent_cancer_found=scale.level(found),
-        if_no_cancer_found_yet=not_yet,
-        level_if_no_cancer_found_yet=scale.level(not_yet),
-        citation=scale.citation,
-    )
 
 
 def _conditions(rule: Rule) -> tuple[str, ...]:
@@ -158,98 +619,28 @@ def _conditions(rule: Rule) -> tuple[str, ...]:
     return tuple(conditions)
 
 
-def _link_applies(kb: KnowledgeBase, patient: Patient, link: CancerLink) -> bool:
-    cancer = kb.cancers[link.cancer]
-    if cancer.sex is not None and patient.sex is not None and cancer.sex != patient.sex:
-        return False
-    return not (
-        link.age is not None and patient.age is not None and not link.age.contains(patient.age)
-    )
+_scorers: dict[int, Scorer] = {}
+_scorers_lock = threading.Lock()
 
 
-def _look_for(
-    kb: KnowledgeBase, patient: Patient, syndrome_id: str, fired: set[str]
-) -> tuple[FindingSuggestion, ...]:
-    weights: dict[str, int] = {}
-    sources: dict[str, list[str]] = {}
-    for rule_id in kb.rules_by_syndrome.get(syndrome_id, ()):
-        if rule_id in fired:
-            continue
-        rule = kb.rules[rule_id]
-        if rule.age is not None and not rule.age.contains(patient.age):
-            continue
-        if rule.sex is not None and rule.sex != patient.sex:
-            continue
-        for finding_id in rule.findings - patient.findings:
-            if rule.weight > weights.get(finding_id, 0):
-                weights[finding_id] = rule.weight
-            sources.setdefault(finding_id, []).append(rule_id)
-    ordered = sorted(weights, key=lambda f: (-weights[f], kb.findings[f].label.casefold(), f))
-    return tuple(
-        FindingSuggestion(
-            id=f,
-            label=kb.findings[f].label,
-            kind=kb.findings[f].kind,
-            weight=weights[f],
-            rules=tuple(sources[f]),
-        )
-        for f in ordered
-    )
+def _scorer_for(kb: KnowledgeBase) -> Scorer:
+    scorer = _scorers.get(id(kb))
+    if scorer is None or scorer.knowledge_base is not kb:
+        scorer = Scorer(kb)
+        with _scorers_lock:
+            if len(_scorers) >= 8:
+                _scorers.clear()
+            _scorers[id(kb)] = scorer
+    return scorer
 
 
-def _cancers(
-    kb: KnowledgeBase,
-    patient: Patient,
-    syndromes: list[SyndromeCandidate],
-    rules_by_syndrome: dict[str, list[Rule]],
-) -> tuple[CancerCandidate, ...]:
-    reasons: dict[str, list[CancerReason]] = {}
-    for candidate in syndromes:
-        syndrome = kb.syndromes[candidate.id]
-        links = {link.cancer: link for link in syndrome.cancers}
-        for link in syndrome.cancers:
-            if not _link_applies(kb, patient, link):
-                continue
-            points = candidate.score * kb.scoring.strength[link.strength]
-            reasons.setdefault(link.cancer, []).append(
-                CancerReason(
-                    syndrome=candidate.id,
-                    points=round(points, 2),
-                    citation=link.citation,
-                    strength=link.strength,
-                )
-            )
-        for rule in rules_by_syndrome[candidate.id]:
-            for cancer_id, points in rule.cancer_boosts:
-                cancer = kb.cancers[cancer_id]
-                if cancer.sex is not None and patient.sex is not None and cancer.sex != patient.sex:
-                    continue
-                restricting = links.get(cancer_id)
-                if restricting is not None and not _link_applies(kb, patient, restricting):
-                    continue
-                reasons.setdefault(cancer_id, []).append(
-                    CancerReason(
-                        syndrome=candidate.id, points=points, citation=rule.citation, rule=rule.id
-                    )
-                )
-    ranked = []
-    for cancer_id, cancer_reasons in reasons.items():
-        cancer = kb.cancers[cancer_id]
-        score = cancer_score(cancer_reasons)
-        ranked.append(
-            CancerCandidate(
-                id=cancer.id,
-                name=cancer.name,
-                score=score,
-                level=kb.scoring.level(score),
-                reasons=tuple(
-                    sorted(cancer_reasons, key=lambda r: (-r.points, r.syndrome, r.rule or ""))
-                ),
-                screening=cancer.screening,
-            )
-        )
-    ranked.sort(key=lambda c: (-c.score, c.id))
-    return tuple(ranked)
+def rank(kb: KnowledgeBase, patient: Patient, fired: Iterable[str]) -> Differential:
+    """The differential for ``patient`` given the ids of the rules that fired.
+
+    Engines keep a :class:`Scorer` per rule base; this function reuses one for the last few rule
+    bases it was given.
+    """
+    return _scorer_for(kb).rank(patient, fired)
 
 
 def cancer_score(reasons: Iterable[CancerReason]) -> float:
@@ -262,22 +653,3 @@ def cancer_score(reasons: Iterable[CancerReason]) -> float:
     for reason in reasons:
         per_syndrome[reason.syndrome] = per_syndrome.get(reason.syndrome, 0.0) + reason.points
     return round(max(per_syndrome.values(), default=0.0), 2)
-
-
-def _categories(
-    kb: KnowledgeBase, syndromes: list[SyndromeCandidate]
-) -> tuple[CategoryCandidate, ...]:
-    members: dict[str, list[SyndromeCandidate]] = {}
-    for candidate in syndromes:
-        members.setdefault(candidate.category, []).append(candidate)
-    categories = [
-        CategoryCandidate(
-            name=name,
-            score=group[0].score,
-            level=kb.scoring.level(group[0].score),
-            syndromes=tuple(s.id for s in group),
-        )
-        for name, group in members.items()
-    ]
-    categories.sort(key=lambda c: (-c.score, c.name))
-    return tuple(categories)

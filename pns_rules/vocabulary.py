@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -21,8 +22,19 @@ def normalize_term(text: str) -> str:
     >>> normalize_term("  Slurred-Speech ")
     'slurred speech'
     """
+    if len(text) <= _CACHED_LENGTH:
+        return _normalize_cached(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _SEPARATORS.sub(" ", folded).strip()
+
+
+#: Terms up to this long are memoised (the same few thousand terms recur in every cohort).
+_CACHED_LENGTH = 200
+_normalize_cached = functools.lru_cache(maxsize=8192)(_normalize)
 
 
 def closest_terms(term: str, candidates: Mapping[str, str], limit: int = 3) -> tuple[str, ...]:

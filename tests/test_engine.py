@@ -1,4 +1,4 @@
-"""The durable-rules adapter: no state left behind, thread safety, independent engines."""
+"""The durable-rules adapter: no fact left behind, recovery, thread safety, independent engines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pns_rules import Engine
+import pytest
+
+from pns_rules import Engine, EngineError, _durable
 from pns_rules._durable import alternatives, compile_rule
 from pns_rules.reference import reference_fired, rule_holds
 from tests.helpers import ranking
@@ -23,16 +25,15 @@ PATIENTS = [
 ]
 
 
-def test_no_state_is_left_after_a_call(slice_engine: Engine) -> None:
+def test_no_fact_is_left_after_a_call(slice_engine: Engine) -> None:
     engine = slice_engine
     evaluator = engine._evaluator
-    sids = []
     for patient in PATIENTS:
         engine.suggest(**patient)  # type: ignore[arg-type]
         assert evaluator.last_sid is not None
-        sids.append(evaluator.last_sid)
-    assert len(set(sids)) == len(PATIENTS)
-    assert not any(evaluator.has_state(sid) for sid in sids)
+        assert evaluator.facts_held() == []
+    # every patient went through the same session, which holds nothing between calls
+    assert evaluator.has_state(evaluator.last_sid or "")
 
 
 def test_a_patient_matching_no_rule_is_handled(slice_engine: Engine) -> None:
@@ -40,13 +41,43 @@ def test_a_patient_matching_no_rule_is_handled(slice_engine: Engine) -> None:
     for _ in range(3):
         result = engine.suggest([], age=40)
         assert result.syndromes == ()
-    assert not engine._evaluator.has_state(engine._evaluator.last_sid or "")
+    assert engine._evaluator.facts_held() == []
 
 
 def test_many_calls_do_not_exhaust_the_engine(engine: Engine) -> None:
+    session = None
     for i in range(5000):
         engine.suggest(PATIENTS[i % len(PATIENTS)]["findings"], age=50, strict=False)
-    assert not engine._evaluator.has_state(engine._evaluator.last_sid or "")
+        session = session or engine._evaluator.last_sid
+    assert engine._evaluator.last_sid == session
+    assert engine._evaluator.facts_held() == []
+
+
+def test_the_same_patient_twice_in_a_row_fires_the_same_rules(slice_engine: Engine) -> None:
+    patient = slice_engine.patient(["ataxia", "nystagmus"], age=62, sex="female")
+    first = slice_engine.fired_rules(patient)
+    assert first
+    assert slice_engine.fired_rules(patient) == first
+
+
+def test_an_engine_failure_starts_a_new_session(
+    slice_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluator = slice_engine._evaluator
+    expected = ranking(slice_engine.suggest(["ataxia", "nystagmus"], age=62))
+    broken = evaluator.last_sid
+
+    def fail(handle: int, state: int) -> list[str]:
+        raise RuntimeError("simulated engine failure")
+
+    monkeypatch.setattr(_durable, "_drain", fail)
+    with pytest.raises(EngineError, match="simulated engine failure"):
+        slice_engine.suggest(["ataxia", "nystagmus"], age=62)
+    monkeypatch.undo()
+    assert not evaluator.has_state(broken or "")
+    assert ranking(slice_engine.suggest(["ataxia", "nystagmus"], age=62)) == expected
+    assert evaluator.last_sid != broken
+    assert evaluator.facts_held() == []
 
 
 def test_threads_get_the_same_results_as_serial_calls(slice_engine: Engine) -> None:

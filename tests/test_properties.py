@@ -13,11 +13,14 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pns_rules import Differential, Engine, testing
 from pns_rules.loader import shipped_rules_directory
 from pns_rules.patient import Patient
-from tests.strategies import finding_names
+from pns_rules.reference import reference_fired
+from tests.oracle_scoring import rank as oracle_rank
+from tests.strategies import finding_names, patients
 
 MAX_EXAMPLES = 150
 ENGINE = Engine.shipped()
@@ -158,3 +161,40 @@ def test_the_testing_module_says_what_it_needs() -> None:
     result = _python("import sys; sys.modules['hypothesis'] = None; import pns_rules.testing")
     assert result.returncode != 0
     assert 'pip install "pns-rules[testing]"' in result.stderr
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(patients(KB), st.booleans())
+def test_optimised_scoring_equals_the_plain_oracle(patient: dict[str, Any], lenient: bool) -> None:
+    """The Scorer's precomputed, memoised ranking gives exactly what the plain scoring gives."""
+    findings = [*patient["findings"], *(["no such finding"] if lenient else [])]
+    arguments = dict(patient, findings=findings, strict=not lenient)
+    result = ENGINE.suggest(**arguments)
+    p = ENGINE.patient(**arguments)
+    expected = oracle_rank(KB, p, reference_fired(KB, p.findings, p.age, p.sex))
+    assert result == expected
+    assert result.to_dict() == expected.to_dict()
+
+
+def test_every_rule_at_ages_and_sexes_scores_as_the_oracle_and_ranks_the_same() -> None:
+    """Each rule met on its own, at ages on both sides of every age bound and with each sex: the
+    Scorer equals the plain oracle, and Engine.ranking equals suggest (what hypothesis may miss,
+    such as extra cancer points outside their association's age range)."""
+    from pns_rules.cohort import summary
+
+    bounds = {0.0, 30.0, 60.0}
+    for rule in KB.rules.values():
+        for age_range in [rule.age] + [
+            link.age for s in KB.syndromes.values() for link in s.cancers
+        ]:
+            if age_range is not None:
+                bounds.update(b for b in (age_range.min, age_range.below) if b is not None)
+    ages = sorted({max(0.0, min(120.0, b + d)) for b in bounds for d in (-0.5, 0.0)})
+    for rule in KB.rules.values():
+        findings = [*rule.all_of, *rule.any_of[:1], *rule.at_least_of[: rule.at_least]]
+        for age, sex in itertools.product([None, *ages], [None, "female", "male"]):
+            p = ENGINE.patient(findings, age=age, sex=sex)
+            result = ENGINE.suggest(findings, age=age, sex=sex)
+            assert result == oracle_rank(KB, p, reference_fired(KB, p.findings, p.age, p.sex))
+            ranking = ENGINE.ranking(findings, age=age, sex=sex)
+            assert summary("x", ranking) == summary("x", result), (rule.id, age, sex)

@@ -319,6 +319,8 @@ def test_the_state_of_a_failed_engine_call_is_never_touched(
     monkeypatch: pytest.MonkeyPatch, slice_engine: Engine
 ) -> None:
     # After a failed assert, get_state and delete_state on that sid crashed the interpreter.
+    from pns_rules import _durable
+
     engine = Engine.from_directory(SLICE_RULES)
     evaluator = engine._evaluator
     host = evaluator._host
@@ -327,11 +329,12 @@ def test_the_state_of_a_failed_engine_call_is_never_touched(
     def fail(*args: object) -> None:
         raise RuntimeError("Could not assert fact, error code: 303")
 
-    monkeypatch.setattr(host, "assert_fact", fail)
-    monkeypatch.setattr(host, "get_state", lambda *args: touched.append(args))
-    monkeypatch.setattr(host, "delete_state", lambda *args: touched.append(args))
-    with pytest.raises(EngineError, match="303"):
-        engine.suggest(["ataxia"])
+    with monkeypatch.context() as patch:
+        patch.setattr(_durable._engine, "assert_fact", fail)
+        patch.setattr(host, "get_state", lambda *args: touched.append(args))
+        patch.setattr(host, "delete_state", lambda *args: touched.append(args))
+        with pytest.raises(EngineError, match="303"):
+            engine.suggest(["ataxia"])
     assert touched == []
     patient = {"findings": ["ataxia", "nystagmus"], "age": 60, "sex": "female"}
     assert ranking(engine.suggest(**patient)) == ranking(slice_engine.suggest(**patient))

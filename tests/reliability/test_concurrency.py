@@ -3,6 +3,7 @@ in one thread disturbs no other; the engine holds no state afterwards."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -13,8 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pns_rules import Engine, InputError, UnknownFindingError, default_engine, suggest
-from pns_rules._durable import _SynchronousHost
+from pns_rules import Engine, InputError, UnknownFindingError, _durable, default_engine, suggest
 from pns_rules.errors import EngineError
 from tests.helpers import ranking
 from tests.reliability import count, profile
@@ -89,15 +89,15 @@ def test_an_engine_failure_in_one_thread_does_not_disturb_the_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A sentinel age makes durable-rules fail for those calls only, as a real engine error would.
-    real = _SynchronousHost.assert_fact
+    real = _durable._engine.assert_fact
     sentinel = 13.1313
 
-    def assert_fact(self: Any, ruleset: str, fact: dict[str, Any]) -> Any:
-        if fact.get("age") == sentinel:
+    def assert_fact(handle: int, text: str) -> Any:
+        if json.loads(text).get("age") == sentinel:
             raise RuntimeError("simulated engine failure")
-        return real(self, ruleset, fact)
+        return real(handle, text)
 
-    monkeypatch.setattr(_SynchronousHost, "assert_fact", assert_fact)
+    monkeypatch.setattr(_durable._engine, "assert_fact", assert_fact)
     engine = Engine.shipped()
     names = sorted({n for f in KB.findings.values() for n in (f.label, *f.synonyms)})
     calls = [

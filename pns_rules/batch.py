@@ -1,0 +1,567 @@
+"""``pns-rules batch``: rank a whole cohort file, streaming, on every core.
+
+The input (CSV or JSON Lines, optionally gzipped) is read one row at a time, sent in chunks to
+worker processes that each load the engine once, and the results are written in input order as
+they come back; a bounded number of chunks is in flight, so memory stays constant whatever the
+input size. A row that cannot be evaluated goes to the errors file with its row and line numbers
+and the reason; it never stops the batch. See docs/batch.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any, NamedTuple, TextIO, cast
+
+from .cohort import (
+    COLUMNS,
+    OUTPUT_COLUMNS,
+    RowError,
+    evaluate_row,
+    rank_row,
+    summary_fields,
+    summary_json,
+)
+from .engine import Engine, default_engine
+from .errors import EngineError, InputError
+
+__all__ = [
+    "EXIT_ROWS_FAILED",
+    "Options",
+    "Outcome",
+    "add_parser",
+    "evaluate",
+    "read_records",
+    "records_from_rows",
+]
+
+#: Exit code when the batch ran to the end but some rows failed (see the errors file).
+EXIT_ROWS_FAILED = 3
+#: Rows per chunk sent to a worker.
+CHUNK_SIZE = 500
+#: Chunks in flight per worker: enough to keep every worker busy, few enough to bound memory.
+CHUNKS_PER_WORKER = 3
+FORMATS = ("csv", "jsonl")
+_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+class Options(NamedTuple):
+    """How every row of one batch is evaluated and written."""
+
+    rules: str | None = None
+    strict: bool = True
+    full: bool = False
+    output_format: str = "jsonl"
+    #: the CSV header of the input (the column of each field of a ``"csv"`` record)
+    header: tuple[str, ...] = COLUMNS
+
+
+class Record(NamedTuple):
+    """One input row: its 1-based number, the line it starts on, and what was read.
+
+    ``kind`` is ``"csv"`` (``payload``: the fields), ``"json"`` (the line's text), ``"row"`` (a
+    mapping) or ``"error"`` (the reason the row could not be read, and its id if known).
+    """
+
+    row: int
+    line: int
+    kind: str
+    payload: Any
+
+
+class Outcome(NamedTuple):
+    """The result of one row: its output ``text`` (a formatted line), or its ``error`` record (a
+    JSON line for the errors file)."""
+
+    row: int
+    line: int
+    text: str | None
+    error: str | None
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def format_of(path: str | os.PathLike[str], given: str | None) -> str:
+    """``given`` if set, else the format named by the file's extension (``.gz`` looked through)."""
+    if given is not None:
+        return given
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    fmt = _SUFFIXES.get(Path(name).suffix)
+    if fmt is None:
+        raise InputError(
+            "format",
+            str(path),
+            "a file ending in .csv, .jsonl or .ndjson (optionally .gz), or --format/--input-format",
+        )
+    return fmt
+
+
+def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Record]]:
+    """The header and the rows of an input stream in format ``fmt`` (``"csv"`` or ``"jsonl"``).
+
+    Raises :class:`InputError` when a CSV file has no header, no ``id`` column or an unknown
+    column; a row that cannot be read becomes an ``"error"`` record.
+    """
+    if fmt == "jsonl":
+        return COLUMNS, _json_records(text)
+    reader = csv.reader(text, strict=True)
+    try:
+        header = tuple(h.strip().lower() for h in next(reader))
+    except StopIteration:
+        raise InputError(
+            "input", "<empty file>", "a CSV header: id,age,sex,findings,antibodies"
+        ) from None
+    except csv.Error as exc:
+        raise InputError("input", "<CSV header>", f"a readable CSV header ({exc})") from None
+    unknown = [h for h in header if h not in COLUMNS]
+    if "id" not in header or unknown or len(set(header)) != len(header):
+        raise InputError(
+            "CSV header",
+            ",".join(header),
+            f"the columns {', '.join(COLUMNS)} (id required, each at most once)",
+        )
+    return header, _csv_records(reader, header)
+
+
+def _csv_records(reader: Any, header: tuple[str, ...]) -> Iterator[Record]:
+    width = len(header)
+    id_column = header.index("id")
+    row = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row += 1
+            yield Record(row, line, "error", (f"broken CSV: {exc}", None))
+            continue
+        if not fields:
+            continue  # a blank line is not a row
+        row += 1
+        if len(fields) != width:
+            reason = f"expected {width} fields ({', '.join(header)}), found {len(fields)}"
+            row_id = fields[id_column] if id_column < len(fields) else None
+            yield Record(row, line, "error", (reason, row_id))
+        else:
+            yield Record(row, line, "csv", fields)
+
+
+def _json_records(text: TextIO) -> Iterator[Record]:
+    row = 0
+    for line, content in enumerate(text, start=1):
+        if content.strip():
+            row += 1
+            yield Record(row, line, "json", content)
+
+
+def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
+    """Records of in-memory rows (mappings with the input columns), numbered from 1."""
+    for number, row in enumerate(rows, start=1):
+        yield Record(number, number, "row", row)
+
+
+# -- evaluating ------------------------------------------------------------------------------
+
+_state: dict[str, Any] = {}
+
+
+def _start_worker(options: Options) -> None:
+    """Load the engine once in this process."""
+    _state["options"] = options
+    _state["engine"] = Engine.from_directory(options.rules) if options.rules else default_engine()
+    _state["csv"] = _CsvLine()
+
+
+def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
+    options: Options = _state["options"]
+    engine: Engine = _state["engine"]
+    csv_line: _CsvLine = _state["csv"]
+    outcomes = []
+    for record in records:
+        row: Mapping[str, Any] | None = None
+        try:
+            row = _row(record, options.header)
+            if options.full:
+                row_id, result = evaluate_row(engine, row, strict=options.strict)
+                text = json.dumps({"id": row_id, **result.to_dict()}, ensure_ascii=False) + "\n"
+            else:
+                row_id, ranking = rank_row(engine, row, strict=options.strict)
+                if options.output_format == "csv":
+                    text = csv_line(summary_fields(row_id, ranking))
+                else:
+                    text = summary_json(row_id, ranking) + "\n"
+            outcomes.append(Outcome(record.row, record.line, text, None))
+        except Exception as exc:  # a bad row must never stop the batch
+            reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"
+            error: dict[str, Any] = {"row": record.row, "line": record.line}
+            given_id = row.get("id") if isinstance(row, Mapping) else None
+            if isinstance(exc, RowError) and exc.row_id is not None:
+                given_id = exc.row_id
+            if (isinstance(given_id, str) and given_id) or (
+                isinstance(given_id, int) and not isinstance(given_id, bool)
+            ):
+                error["id"] = given_id
+            error["error"] = _printable(reason)
+            outcomes.append(Outcome(record.row, record.line, None, json.dumps(error) + "\n"))
+    return outcomes
+
+
+def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
+    if record.kind == "error":
+        reason, row_id = record.payload
+        raise RowError(reason, row_id)
+    if record.kind == "row":
+        if not isinstance(record.payload, Mapping):
+            raise RowError(f"a row must be a mapping of columns, not {type(record.payload)}")
+        return record.payload
+    if record.kind == "csv":
+        row = dict(zip(header, record.payload, strict=True))
+        for value in row.values():
+            if not _valid_text(value):
+                row_id = row.get("id")
+                raise RowError("not valid UTF-8 text", row_id if _valid_text(row_id) else None)
+        return row
+    text: str = record.payload
+    if not _valid_text(text):
+        raise RowError("not valid UTF-8 text")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RowError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RowError(f"a JSON line must be an object, not {type(data).__name__}")
+    return data
+
+
+def _valid_text(text: object) -> bool:
+    """Whether ``text`` is a string that was valid UTF-8 (no escaped undecodable bytes)."""
+    if not isinstance(text, str):
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class _CsvLine:
+    """Formats one CSV line at a time."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer)
+
+    def __call__(self, values: list[str]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(values)
+        return self._buffer.getvalue()
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def evaluate(
+    records: Iterable[Record],
+    options: Options | None = None,
+    *,
+    jobs: int = 1,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[Outcome]:
+    """The outcome of every record, in input order, evaluated by ``jobs`` processes.
+
+    Records are pulled from ``records`` only as fast as results are consumed: at most
+    ``jobs * CHUNKS_PER_WORKER + 1`` chunks are read ahead, so an input of any size is processed
+    in constant memory. ``jobs=1`` evaluates in this process. A bad record gives an outcome with
+    an ``error``; nothing here raises for bad input.
+    """
+    if jobs < 1:
+        raise InputError("jobs", jobs, "at least 1")
+    options = options or Options()
+    chunks = _chunks(records, chunk_size)
+    if jobs == 1:
+        _start_worker(options)
+        for chunk in chunks:
+            yield from _evaluate_chunk(chunk)
+        return
+    window = jobs * CHUNKS_PER_WORKER
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(options,),
+    ) as pool:
+        pending: deque[Future[list[Outcome]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_evaluate_chunk, chunk))
+                if len(pending) > window:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise EngineError(f"a batch worker process died: {exc}") from exc
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``pns-rules batch`` on the ``commands`` subparsers of ``pns-rules``."""
+    batch = commands.add_parser(
+        "batch",
+        help="rank every patient of a cohort file (CSV or JSON Lines), on all cores",
+        description="Rank paraneoplastic categories, syndromes and cancers for every row of a "
+        "cohort file, streaming, in input order. Rows that cannot be evaluated go to the errors "
+        f"file. Exit codes: 0 every row evaluated, {EXIT_ROWS_FAILED} some rows failed, "
+        "2 bad arguments or input that is not the expected format, 1 rule-file or I/O error. "
+        "Decision support, not a diagnosis.",
+    )
+    batch.add_argument("input", metavar="INPUT", help="a .csv or .jsonl file (optionally .gz)")
+    batch.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="a .jsonl or .csv file to write"
+    )
+    batch.add_argument("--format", choices=FORMATS, help="output format (default: by extension)")
+    batch.add_argument(
+        "--input-format", choices=FORMATS, help="input format (default: by extension)"
+    )
+    batch.add_argument(
+        "--errors", metavar="PATH", help="where bad rows go (default: OUTPUT.errors.jsonl)"
+    )
+    batch.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: all cores)",
+    )
+    batch.add_argument("--chunk-size", type=_positive, default=CHUNK_SIZE, help=argparse.SUPPRESS)
+    batch.add_argument(
+        "--lenient",
+        action="store_true",
+        help="report unknown terms in each row's output instead of failing the row",
+    )
+    batch.add_argument(
+        "--full",
+        action="store_true",
+        help="write each whole result (evidence, screening...; JSON Lines only)",
+    )
+    batch.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    batch.add_argument(
+        "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
+    )
+    batch.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``pns-rules batch``; returns 0, or :data:`EXIT_ROWS_FAILED` if any row failed."""
+    input_path = Path(args.input)
+    output_path = Path(args.output)
+    errors_path = Path(args.errors) if args.errors else Path(f"{args.output}.errors.jsonl")
+    input_format = format_of(input_path, args.input_format)
+    output_format = format_of(output_path, args.format)
+    if output_format == "csv" and args.full:
+        raise InputError("--full", True, "JSON Lines output: a whole result does not fit a CSV row")
+    paths = [p.resolve() for p in (input_path, output_path, errors_path)]
+    if len(set(paths)) != 3:
+        raise InputError("paths", args.output, "input, output and errors must be different files")
+    if args.rules:
+        Engine.from_directory(args.rules)  # a bad rule directory fails here, before any work
+    with _open_input(input_path) as (text, position, size):
+        header, records = read_records(text, input_format)
+        options = Options(
+            rules=args.rules,
+            strict=not args.lenient,
+            full=args.full,
+            output_format=output_format,
+            header=header,
+        )
+        read = [0]
+
+        def counted(records: Iterator[Record]) -> Iterator[Record]:
+            for record in records:
+                read[0] += 1
+                yield record
+
+        progress = Progress(
+            sys.stderr,
+            size=size,
+            position=position,
+            rows_read=lambda: read[0],
+            enabled=not args.quiet and _is_tty(),
+        )
+        failed = total = 0
+        with _open_output(output_path) as output, _open_output(errors_path) as errors:
+            if output_format == "csv":
+                output.write(",".join(OUTPUT_COLUMNS) + "\r\n")
+            outcomes = evaluate(
+                counted(records), options, jobs=args.jobs, chunk_size=args.chunk_size
+            )
+            for outcome in outcomes:
+                total += 1
+                if outcome.text is not None:
+                    output.write(outcome.text)
+                else:
+                    failed += 1
+                    errors.write(outcome.error or "")
+                progress.update(total, failed)
+        progress.finish(total, failed)
+    if failed and not args.quiet:
+        sys.stderr.write(
+            f"pns-rules: {failed:,} of {total:,} rows could not be evaluated; see {errors_path}\n"
+        )
+    return EXIT_ROWS_FAILED if failed else 0
+
+
+def _is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Input:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> tuple[TextIO, Callable[[], int], int | None]:
+        self.raw: IO[bytes] = open(self.path, "rb")
+        size = os.fstat(self.raw.fileno()).st_size or None
+        binary: IO[bytes] = self.raw
+        if self.path.name.lower().endswith(".gz"):
+            binary = cast(IO[bytes], gzip.GzipFile(fileobj=self.raw, mode="rb"))
+        self.text = io.TextIOWrapper(
+            binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        return self.text, self.raw.tell, size
+
+    def __exit__(self, *exc: object) -> None:
+        self.text.close()
+        self.raw.close()
+
+
+def _open_input(path: Path) -> _Input:
+    return _Input(path)
+
+
+def _open_output(path: Path) -> TextIO:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "wt", encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+class Progress:
+    """A one-line progress bar with rate and ETA on a terminal; silent when disabled.
+
+    The share done is estimated from the share of the input read (``position() / size``), scaled
+    by how many of the rows read so far are done (``rows_read``): rows are read ahead of results.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        size: int | None,
+        position: Callable[[], int] | None,
+        enabled: bool,
+        rows_read: Callable[[], int] | None = None,
+        interval: float = 0.2,
+    ) -> None:
+        self._stream = stream
+        self._size = size
+        self._position = position
+        self._rows_read = rows_read
+        self.enabled = enabled
+        self._interval = interval
+        self._start = time.monotonic()
+        self._next = self._start + max(interval, 1.0)  # a rate and ETA need a second of data
+
+    def update(self, rows: int, failed: int) -> None:
+        """Show progress after ``rows`` rows (at most every ``interval`` seconds)."""
+        if not self.enabled or rows == 0:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self._interval
+        self._draw(rows, failed, now, final=False)
+
+    def finish(self, rows: int, failed: int) -> None:
+        """Show the final counts and end the line."""
+        if self.enabled:
+            self._draw(rows, failed, time.monotonic(), final=True)
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _draw(self, rows: int, failed: int, now: float, *, final: bool) -> None:
+        elapsed = max(now - self._start, 1e-9)
+        parts = [f"{rows:,} rows", f"{rows / elapsed:,.0f} rows/s"]
+        if failed:
+            parts.append(f"{failed:,} failed")
+        if final:
+            parts.append(f"done in {_clock(elapsed)}")
+        elif self._size and self._position is not None:
+            try:
+                fraction = min(self._position() / self._size, 1.0)
+            except (OSError, ValueError):
+                fraction = 0.0
+            read = self._rows_read() if self._rows_read is not None else 0
+            if read > 0:
+                fraction *= min(rows / read, 1.0)
+            if fraction > 0:
+                filled = int(fraction * 20)
+                remaining = elapsed * (1 - fraction) / fraction
+                parts.insert(0, f"[{'#' * filled}{'.' * (20 - filled)}] {fraction:4.0%}")
+                parts.append(f"ETA {_clock(remaining)}")
+        self._stream.write("\r" + "  ".join(parts) + "\033[K")
+        self._stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:d}:{minutes:02d}:{secs:02d}"

@@ -1,0 +1,321 @@
+"""``pns-rules batch``: formats, order, bad rows, exit codes, streaming in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from pns_rules import Engine
+from pns_rules.batch import (
+    CHUNKS_PER_WORKER,
+    EXIT_ROWS_FAILED,
+    Options,
+    Progress,
+    evaluate,
+    records_from_rows,
+)
+from pns_rules.cli import main
+from pns_rules.cohort import OUTPUT_COLUMNS, summary, summary_fields, summary_json
+from tests.conftest import SLICE_RULES
+from tests.strategies import patients
+
+ROWS: list[dict[str, Any]] = [
+    {"id": "a1", "age": 62, "sex": "female", "findings": ["ataxia", "nystagmus"], "antibodies": ["anti-Yo"]},
+    {"id": "a2", "age": 2, "sex": None, "findings": ["opsoclonus", "myoclonus"], "antibodies": []},
+    {"id": "a3", "age": None, "sex": "male", "findings": [], "antibodies": []},
+    {"id": "a4", "age": 70, "sex": "male", "findings": ["hyponatremia", "confusion"], "antibodies": []},
+    {"id": "a5", "age": 24.5, "sex": "female", "findings": ["psychosis", "seizure"], "antibodies": ["NMDAR"]},
+]  # fmt: skip
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "age", "sex", "findings", "antibodies"])
+        for row in rows:
+            age = row["age"]
+            writer.writerow(
+                [
+                    row["id"],
+                    "" if age is None else age,
+                    row["sex"] or "",
+                    ";".join(row["findings"]),
+                    ";".join(row["antibodies"]),
+                ]
+            )
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def expected_json(engine: Engine, row: dict[str, Any], strict: bool = True) -> dict[str, Any]:
+    arguments = {k: v for k, v in row.items() if k != "id"}
+    return summary(row["id"], engine.suggest(**arguments, strict=strict))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def batch(*args: str) -> int:
+    return main(["batch", "--quiet", *args])
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_csv_in_jsonl_out_in_order_with_ids(tmp_path: Path, engine: Engine, jobs: str) -> None:
+    rows = [dict(row, id=f"{row['id']}-{n}") for n in range(40) for row in ROWS]
+    source = tmp_path / "cohort.csv"
+    write_csv(source, rows)
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", jobs, "--chunk-size", "7") == 0
+    assert read_jsonl(target) == [expected_json(engine, row) for row in rows]
+    assert (tmp_path / "out.jsonl.errors.jsonl").read_text() == ""
+
+
+def test_jsonl_in_csv_out(tmp_path: Path, engine: Engine) -> None:
+    source = tmp_path / "cohort.jsonl"
+    write_jsonl(source, ROWS)
+    target = tmp_path / "out.csv"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == 0
+    with target.open(newline="", encoding="utf-8") as table:
+        written = list(csv.DictReader(table))
+    assert [r["id"] for r in written] == [r["id"] for r in ROWS]
+    assert tuple(written[0]) == OUTPUT_COLUMNS
+    for row, out in zip(ROWS, written, strict=True):
+        result = engine.suggest(**{k: v for k, v in row.items() if k != "id"})
+        assert list(out.values()) == summary_fields(row["id"], result)
+        assert out["notice"] == "Decision support, not a diagnosis."
+    assert written[0]["categories"].startswith("neurological:")
+
+
+def test_jobs_2_gives_the_same_bytes_as_jobs_1(tmp_path: Path) -> None:
+    rows = [dict(row, id=str(n)) for n in range(600) for row in ROWS[n % 5 : n % 5 + 1]]
+    source = tmp_path / "cohort.jsonl"
+    write_jsonl(source, rows)
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert batch(str(source), "-o", str(one), "--jobs", "1", "--rules", str(SLICE_RULES)) == 0
+    assert (
+        batch(str(source), "-o", str(two), "--jobs", "2", "--chunk-size", "13", "--rules", str(SLICE_RULES))
+        == 0
+    )  # fmt: skip
+    assert one.read_bytes() == two.read_bytes()
+    with two.open(newline="") as table:
+        assert [r["id"] for r in csv.DictReader(table)] == [str(n) for n in range(600)]
+
+
+def test_bad_csv_rows_go_to_the_errors_file_with_row_numbers(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.csv"
+    source.write_bytes(
+        b"id,age,sex,findings,antibodies\n"
+        b"ok1,60,female,ataxia;nystagmus,\n"  # row 1, line 2
+        b"bad-term,60,,ataxia;atxia,\n"  # row 2: unknown finding
+        b"bad-age,abc,,ataxia,\n"  # row 3: not a number
+        b"old,200,,ataxia,\n"  # row 4: out of range
+        b"short,60\n"  # row 5: too few fields
+        b",60,,ataxia,\n"  # row 6: no id
+        b"bad-utf8,60,,atax\xffia,\n"  # row 7: not UTF-8
+        b"bad-sex,60,x,ataxia,\n"  # row 8: bad sex
+        b'bad-quote,60,,"ataxia"x,\n'  # row 9: broken CSV quoting
+        b"\n"  # a blank line is not a row
+        b"ok2,,,,\n"  # row 10, line 12
+    )
+    target = tmp_path / "out.jsonl"
+    errors = tmp_path / "bad.jsonl"
+    code = batch(str(source), "-o", str(target), "--errors", str(errors), "--jobs", "1")
+    assert code == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["ok1", "ok2"]
+    failed = read_jsonl(errors)
+    assert [(e["row"], e["line"]) for e in failed] == [(n, n + 1) for n in range(2, 10)]
+    reasons = {e.get("id", f"row {e['row']}"): e["error"] for e in failed}
+    assert "'atxia'" in reasons["bad-term"] and "did you mean" in reasons["bad-term"]
+    assert "age 'abc' is not a number" in reasons["bad-age"]
+    assert "age=200.0 is not valid" in reasons["old"]
+    assert "expected 5 fields (id, age, sex, findings, antibodies), found 2" in reasons["short"]
+    assert "id is missing" in reasons["row 6"]
+    assert "not valid UTF-8" in reasons["bad-utf8"]
+    assert "sex='x' is not valid" in reasons["bad-sex"]
+    assert "broken CSV" in reasons["row 9"]
+
+
+def test_bad_jsonl_rows_go_to_the_errors_file(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.jsonl"
+    source.write_text(
+        '{"id": "ok1", "findings": ["ataxia"]}\n'
+        '{"id": "broken", "findings": [\n'
+        "[1, 2]\n"
+        '{"id": "extra", "findings": [], "weight": 70}\n'
+        '{"id": "number", "findings": 5}\n'
+        '{"id": 7, "findings": ["ataxia"], "age": "sixty"}\n'
+        '{"id": true}\n'
+        "\n"
+        '{"id": 8, "findings": "ataxia; nystagmus", "age": 61}\n',
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["ok1", 8]
+    failed = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert [(e["row"], e["line"]) for e in failed] == [
+        (2, 2),
+        (3, 3),
+        (4, 4),
+        (5, 5),
+        (6, 6),
+        (7, 7),
+    ]
+    assert "not valid JSON" in failed[0]["error"]
+    assert "must be an object" in failed[1]["error"]
+    assert "unknown column(s) 'weight'" in failed[2]["error"]
+    assert "findings must be a list" in failed[3]["error"]
+    assert failed[4]["id"] == 7 and "not a number" in failed[4]["error"]
+    assert "id must be a string or an integer" in failed[5]["error"]
+
+
+def test_lenient_reports_unknown_terms_in_the_row(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.jsonl"
+    write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1", "--lenient") == 0
+    (row,) = read_jsonl(target)
+    assert row["unrecognized"] == ["atxia"]
+    assert row["syndromes"]
+
+
+def test_full_results_and_gzip(tmp_path: Path, engine: Engine) -> None:
+    source = tmp_path / "cohort.csv.gz"
+    plain = tmp_path / "plain.csv"
+    write_csv(plain, ROWS)
+    source.write_bytes(gzip.compress(plain.read_bytes()))
+    target = tmp_path / "out.jsonl.gz"
+    assert batch(str(source), "-o", str(target), "--jobs", "1", "--full") == 0
+    written = [json.loads(line) for line in gzip.decompress(target.read_bytes()).splitlines()]
+    for row, out in zip(ROWS, written, strict=True):
+        result = engine.suggest(**{k: v for k, v in row.items() if k != "id"})
+        assert out == json.loads(json.dumps({"id": row["id"], **result.to_dict()}))
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["missing.csv", "-o", "out.jsonl"], 1, "No such file"),
+        (["in.txt", "-o", "out.jsonl"], 2, "a file ending in .csv"),
+        (["noid.csv", "-o", "out.jsonl"], 2, "CSV header"),
+        (["in.csv", "-o", "out.jsonl", "--jobs", "0"], 2, "positive whole number"),
+        (["in.csv", "-o", "in.csv", "--format", "jsonl"], 2, "different files"),
+        (["in.csv", "-o", "out.csv", "--full"], 2, "JSON Lines output"),
+        (["in.csv", "-o", "out.jsonl", "--rules", "nowhere"], 1, "rule directory does not exist"),
+    ],
+)
+def test_exit_codes_for_bad_arguments_and_unreadable_input(
+    tmp_path: Path, args: list[str], code: int, fragment: str
+) -> None:
+    write_csv(tmp_path / "in.csv", ROWS)
+    (tmp_path / "in.txt").write_text("id\n")
+    (tmp_path / "noid.csv").write_text("name,age\nx,3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pns_rules", "batch", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert result.returncode == code, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.csv"
+    write_csv(source, ROWS * 20)
+    result = subprocess.run(
+        [sys.executable, "-m", "pns_rules", "batch", str(source), "-o", str(tmp_path / "o.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout == ""
+
+
+def test_progress_bar_shows_rate_and_eta() -> None:
+    stream = io.StringIO()
+    progress = Progress(
+        stream, size=1000, position=lambda: 500, rows_read=lambda: 1000, enabled=True, interval=0.0
+    )
+    progress.update(500, 2)  # within the first second: nothing yet
+    assert stream.getvalue() == ""
+    progress._next = 0.0
+    progress.update(500, 2)  # half the file read, half of what was read done: a quarter
+    progress.finish(2000, 2)
+    text = stream.getvalue()
+    assert "\r[#####..............." in text and "25%" in text
+    assert "500 rows" in text and "rows/s" in text and "ETA" in text and "2 failed" in text
+    assert "2,000 rows" in text and "done in" in text and text.endswith("\n")
+    silent = io.StringIO()
+    Progress(silent, size=None, position=None, enabled=False).update(5, 0)
+    assert silent.getvalue() == ""
+
+
+def _many_rows(count: int, pulled: list[int]) -> Iterator[dict[str, Any]]:
+    for number in range(count):
+        pulled[0] += 1
+        yield dict(ROWS[number % len(ROWS)], id=str(number))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_streams_in_constant_memory(jobs: int) -> None:
+    """Rows are pulled only as fast as results are consumed: never more than a bounded window."""
+    count, chunk = 3000, 25
+    pulled = [0]
+    bound = chunk * (jobs * CHUNKS_PER_WORKER + 2)
+    consumed = 0
+    ahead = 0
+    options = Options(rules=str(SLICE_RULES))
+    for outcome in evaluate(
+        records_from_rows(_many_rows(count, pulled)), options, jobs=jobs, chunk_size=chunk
+    ):
+        consumed += 1
+        assert outcome.text is not None and outcome.row == consumed
+        ahead = max(ahead, pulled[0] - consumed)
+        assert pulled[0] - consumed <= bound
+    assert consumed == count
+    assert ahead >= chunk - 1  # it did read ahead, in chunks
+
+
+ENGINE = Engine.shipped()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patients(ENGINE.knowledge_base))
+def test_ranking_and_fast_json_summary_equal_the_full_result(patient: dict[str, Any]) -> None:
+    """Cohorts use Engine.ranking and summary_json: exactly what suggest() and json.dumps give."""
+    result = ENGINE.suggest(**patient)
+    ranking = ENGINE.ranking(**patient)
+    assert ranking.top_level == result.top_level
+    assert summary("p", ranking) == summary("p", result)
+    for row_id in ("p1", 17, 'q"u\u00f6te', "tab\there", "line\u2028sep", "back\\slash", "\x7f"):
+        expected = json.dumps(summary(row_id, result), ensure_ascii=False)
+        assert summary_json(row_id, ranking) == expected
+        assert summary_json(row_id, result) == expected
+        assert summary_fields(row_id, ranking) == summary_fields(row_id, result)
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    root = str(Path(__file__).resolve().parents[1])
+    return dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
