@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any, NamedTuple, TextIO, cast
 
+from ._argtypes import positive_int
 from .cohort import (
     COLUMNS,
     OUTPUT_COLUMNS,
@@ -365,11 +366,13 @@ def add_parser(commands: Any) -> None:
     batch.add_argument(
         "--jobs",
         "-j",
-        type=_positive,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="worker processes (default: all cores)",
     )
-    batch.add_argument("--chunk-size", type=_positive, default=CHUNK_SIZE, help=argparse.SUPPRESS)
+    batch.add_argument(
+        "--chunk-size", type=positive_int, default=CHUNK_SIZE, help=argparse.SUPPRESS
+    )
     batch.add_argument(
         "--lenient",
         action="store_true",
@@ -385,16 +388,6 @@ def add_parser(commands: Any) -> None:
         "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
     )
     batch.set_defaults(handler=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from ._argtypes import positive_int
+
 __all__ = ["add_parser"]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,7 +34,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-body-bytes",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="refuse request bodies over N bytes with 413 (default 5 MiB)",
@@ -55,16 +57,6 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be from 0 to 65535, got {port}")
     return port
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:

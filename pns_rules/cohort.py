@@ -14,8 +14,8 @@ import json
 import math
 import numbers
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .engine import Engine
 from .errors import PnsRulesError
@@ -177,12 +177,7 @@ def evaluate_row(
 
     Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
     """
-    row_id = row_identifier(row.get("id"))
-    arguments = patient_arguments(row)
-    try:
-        return row_id, engine.suggest(**arguments, strict=strict)
-    except PnsRulesError as exc:
-        raise RowError(str(exc)) from exc
+    return _run_row(engine.suggest, row, strict)
 
 
 def rank_row(
@@ -192,12 +187,7 @@ def rank_row(
 
     Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
     """
-    row_id = row_identifier(row.get("id"))
-    arguments = patient_arguments(row)
-    try:
-        return row_id, engine.ranking(**arguments, strict=strict)
-    except PnsRulesError as exc:
-        raise RowError(str(exc)) from exc
+    return _run_row(engine.ranking, row, strict)
 
 
 def summary_json(row_id: str | int, result: Differential | Ranking) -> str:
@@ -286,3 +276,19 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 _LEVEL_JSON = {level: _dumps(level) for level in (None, "high", "intermediate", "low")}
 #: strings json.dumps(ensure_ascii=False) writes as they are, between quotes
 _PLAIN_JSON = re.compile(r'[^"\\\x00-\x1f]*')
+
+
+_Result = TypeVar("_Result", Differential, Ranking)
+
+
+def _run_row(
+    method: Callable[..., _Result], row: Mapping[str, Any], strict: bool
+) -> tuple[str | int, _Result]:
+    """The row's id and what ``method`` (``Engine.suggest`` or ``Engine.ranking``) gives for it;
+    a row that cannot be evaluated raises :class:`RowError` with the reason."""
+    row_id = row_identifier(row.get("id"))
+    arguments = patient_arguments(row)
+    try:
+        return row_id, method(**arguments, strict=strict)
+    except PnsRulesError as exc:
+        raise RowError(str(exc)) from exc

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .cohort import COLUMNS, NOTICE, RowError, rank_row
+from .cohort import COLUMNS, NOTICE, OUTPUT_COLUMNS, RowError, rank_row
 from .engine import Engine, default_engine
 
 __all__ = [
@@ -33,17 +33,7 @@ __all__ = [
 #: The columns of a result frame. ``categories``, ``syndromes``, ``cancers`` and
 #: ``unrecognized`` hold JSON text (lists of objects, as in ``pns-rules batch`` JSON Lines), so the
 #: frame can be written to Parquet or CSV or handed to Spark as it is.
-RESULT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "top_level",
-    "categories",
-    "syndromes",
-    "cancers",
-    "unrecognized",
-    "rule_base",
-    "notice",
-    "error",
-)
+RESULT_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "error")
 
 _engines: dict[str | None, Engine] = {}
 _engines_lock = threading.Lock()

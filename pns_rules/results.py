@@ -5,6 +5,7 @@ All classes are frozen attrs classes; :meth:`Differential.to_dict` gives JSON-re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import attrs
@@ -209,10 +210,7 @@ class Differential:
     @property
     def top_level(self) -> str | None:
         """The highest level reached by any syndrome, or ``None`` for an empty differential."""
-        for level in ("high", "intermediate", "low"):
-            if any(s.level == level for s in self.syndromes):
-                return level
-        return None
+        return _top_level(self.syndromes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data, including the rule base name and version and the notice."""
@@ -260,7 +258,9 @@ class Ranking(NamedTuple):
     @property
     def top_level(self) -> str | None:
         """The highest level reached by any syndrome (as :attr:`Differential.top_level`)."""
-        for level in ("high", "intermediate", "low"):
-            if any(s.level == level for s in self.syndromes):
-                return level
-        return None
+        return _top_level(self.syndromes)
+
+
+def _top_level(syndromes: Iterable[SyndromeCandidate | RankedSyndrome]) -> str | None:
+    levels = {s.level for s in syndromes}
+    return next((level for level in ("high", "intermediate", "low") if level in levels), None)

@@ -19,7 +19,7 @@ of rules' extra points), so that ranking a patient only does the work that depen
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from .knowledge import SEXES, CancerLink, KnowledgeBase, Rule
 from .patient import Patient
@@ -295,13 +295,10 @@ class Scorer:
                 points[link.cancer] = (
                     points.get(link.cancer, 0.0) + link.reason(candidate.score).points
                 )
-            restricting = self._restricting[candidate.id]
-            for info in by_syndrome[candidate.id]:
-                for cancer_id, reason in info.boosts_for(sex):
-                    association = restricting.get(cancer_id)
-                    if association is not None and not association.applies(age, sex):
-                        continue
-                    points[cancer_id] = points.get(cancer_id, 0.0) + reason.points
+            for cancer_id, reason in self._applicable_boosts(
+                candidate.id, by_syndrome[candidate.id], age, sex
+            ):
+                points[cancer_id] = points.get(cancer_id, 0.0) + reason.points
             for cancer_id, value in points.items():
                 if cancer_id not in support or value > support[cancer_id]:
                     support[cancer_id] = value
@@ -381,6 +378,19 @@ class Scorer:
                 )
             ),
         )
+
+    def _applicable_boosts(
+        self, syndrome_id: str, infos: Iterable[_RuleInfo], age: float | None, sex: str | None
+    ) -> Iterator[tuple[str, CancerReason]]:
+        """The extra cancer points of a syndrome's fired rules that apply to the patient: not for
+        a cancer of the other sex, and within the age range of the syndrome's association with
+        that cancer, if it has one."""
+        restricting = self._restricting[syndrome_id]
+        for info in infos:
+            for cancer_id, reason in info.boosts_for(sex):
+                association = restricting.get(cancer_id)
+                if association is None or association.applies(age, sex):
+                    yield cancer_id, reason
 
     def _applicable_links(
         self, syndrome_id: str, age: float | None, sex: str | None
@@ -524,17 +534,14 @@ class Scorer:
                     reasons[link.cancer] = [reason]
                 else:
                     found.append(reason)
-            restricting = self._restricting[candidate.id]
-            for info in by_syndrome[candidate.id]:
-                for cancer_id, reason in info.boosts_for(sex):
-                    association = restricting.get(cancer_id)
-                    if association is not None and not association.applies(age, sex):
-                        continue
-                    found = reasons.get(cancer_id)
-                    if found is None:
-                        reasons[cancer_id] = [reason]
-                    else:
-                        found.append(reason)
+            for cancer_id, reason in self._applicable_boosts(
+                candidate.id, by_syndrome[candidate.id], age, sex
+            ):
+                found = reasons.get(cancer_id)
+                if found is None:
+                    reasons[cancer_id] = [reason]
+                else:
+                    found.append(reason)
         cancers = self._kb.cancers
         ranked = []
         for cancer_id, cancer_reasons in reasons.items():
