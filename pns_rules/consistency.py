@@ -35,6 +35,7 @@ import attrs
 from .knowledge import AgeRange, CancerLink, KnowledgeBase, Rule
 from .loader import Problem, inspect_rule_directory
 from .patient import AGE_DECIMALS, MAX_AGE
+from .vocabulary import normalize_term
 
 __all__ = ["CODES", "CheckReport", "check_knowledge_base", "check_rule_directory", "implies"]
 
@@ -50,6 +51,8 @@ CODES: Mapping[str, str] = {
     "W070": "redundant rule: whenever it fires, another rule with the same effect fires too",
     "W072": "a rule's weight never counts: whenever it fires, a heavier rule of the same syndrome "
     "and item fires too",
+    "W073": "an `at_least` list names a finding and a more general finding it counts as (an HPO "
+    "ancestor): one given finding counts twice towards n",
     "W080": "a finding no rule uses",
     "W081": "a syndrome no rule reaches",
     "W082": "a cancer no syndrome names and no rule gives points to",
@@ -299,6 +302,7 @@ class _Checker:
                     f"can have (ages are 0 to {MAX_AGE} years in steps of 0.0001)",
                 )
                 continue
+            self._double_count(rule)
             links = {link.cancer: link for link in self.kb.syndromes[rule.syndrome].cancers}
             for cancer_id, _points in rule.cancer_boosts:
                 cancer = self.kb.cancers[cancer_id]
@@ -314,6 +318,23 @@ class _Checker:
                 link = links.get(cancer_id)
                 if link is not None and link.age is not None:
                     self._boost_age(rule, conditions, cancer_id, link)
+
+    def _double_count(self, rule: Rule) -> None:
+        if rule.at_least < 2:
+            return
+        listed = set(rule.at_least_of)
+        for finding_id in rule.at_least_of:
+            term = self.kb.terms.get(normalize_term(finding_id))
+            general = sorted((term.maps_to if term is not None else frozenset()) & listed)
+            for ancestor in (g for g in general if g != finding_id):
+                self.report(
+                    "rule",
+                    rule.id,
+                    "W073",
+                    f"`at_least` lists {self.kb.findings[finding_id].label!r} and "
+                    f"{self.kb.findings[ancestor].label!r}, which it counts as: a patient with "
+                    f"only the first meets 2 of the n = {rule.at_least}; drop one of them",
+                )
 
     def _boost_age(
         self, rule: Rule, conditions: _Conditions, cancer_id: str, link: CancerLink

@@ -759,6 +759,12 @@ class _Builder:
                     "(scripts/build_hpo_map.py)",
                 )
                 continue
+            if hpo_id in self.findings:
+                # A vocabulary term that descends from other vocabulary terms counts as them too
+                # (Status epilepticus is a Seizure), exactly as a non-vocabulary descendant does.
+                self._widen_vocabulary_term(hpo_id, maps_to)
+                mapped[hpo_id] = self.terms[normalize_term(hpo_id)]
+                continue
             term = Term(id=hpo_id, label=label, maps_to=maps_to)
             mapped[hpo_id] = term
             for name in names:
@@ -796,6 +802,16 @@ class _Builder:
                     f"({target.label})",
                 )
         return release
+
+    def _widen_vocabulary_term(self, finding_id: str, maps_to: frozenset[str]) -> None:
+        """Make every name of vocabulary finding ``finding_id`` count as ``maps_to`` as well."""
+        old = self.terms.get(normalize_term(finding_id))
+        if old is None or old.id != finding_id:
+            return
+        widened = Term(id=old.id, label=old.label, maps_to=old.maps_to | maps_to, note=old.note)
+        for name_key, owner in self.term_owner.items():
+            if owner[0] == finding_id and self.terms.get(name_key) is old:
+                self.terms[name_key] = widened
 
 
 # -- files ------------------------------------------------------------------------------------

@@ -267,6 +267,14 @@ def _never_counts(f: RuleFile) -> int:
     )
 
 
+def _double_count(f: RuleFile) -> int:
+    # Status epilepticus (HP:0002133) is a Seizure (HP:0001250) in HPO, so it counts as both.
+    return f.rule(
+        "double-count",
+        at_least={"n": 2, "of": ["HP:0002133", "HP:0001250", "pns:injected-three"]},
+    )
+
+
 def _unused_finding(f: RuleFile) -> int:
     return f.add("finding", id="pns:injected-unused", label="Injected unused finding", kind="lab")
 
@@ -307,6 +315,7 @@ DEFECTS = [
     ("E071", _conflicting_boosts),
     ("W070", _subsumed_rule),
     ("W072", _never_counts),
+    ("W073", _double_count),
     ("W080", _unused_finding),
     ("W081", _unreached_syndrome),
     ("W082", _unnamed_cancer),

@@ -27,6 +27,34 @@ def test_a_more_specific_term_counts_as_its_vocabulary_ancestor() -> None:
 
 
 @pytest.mark.parametrize(
+    ("given", "ancestor"),
+    [
+        ("Status epilepticus", "HP:0001250"),  # Seizure
+        ("HP:0001890", "HP:0001878"),  # Autoimmune hemolytic anemia -> Hemolytic anemia
+        ("HP:0001890", "HP:0001903"),  # ... and Anemia
+        ("deep vein thrombosis", "HP:0004936"),  # Venous thrombosis
+    ],
+)
+def test_a_vocabulary_term_counts_as_its_vocabulary_ancestors(given: str, ancestor: str) -> None:
+    (finding,) = suggest([given], age=50).findings
+    assert ancestor in finding.counts_as
+    assert finding.id in finding.counts_as  # and still as itself
+
+
+def test_a_rule_on_an_ancestor_fires_for_a_vocabulary_descendant(kb) -> None:  # type: ignore[no-untyped-def]
+    engine = Engine(kb)
+    on_seizure = {
+        r.id
+        for r in kb.rules.values()
+        if "HP:0001250" in r.findings and "HP:0002133" not in r.findings
+    }
+    assert on_seizure, "a rule names Seizure but not Status epilepticus"
+    given = engine.suggest(["status epilepticus", "memory impairment", "confusion"], age=50)
+    general = engine.suggest(["seizure", "memory impairment", "confusion"], age=50)
+    assert on_seizure & set(general.fired_rules) <= set(given.fired_rules)
+
+
+@pytest.mark.parametrize(
     "name", ["Gait ataxia", "ataxic gait", "Focal-onset seizure", "focal seizure"]
 )
 def test_hpo_labels_and_exact_synonyms_of_descendants_are_accepted(name: str) -> None:
