@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from .errors import RuleFileError
 from .knowledge import AgeRange, CancerLink, KnowledgeBase, Rule
 from .loader import Problem, inspect_rule_directory
 from .patient import AGE_DECIMALS, MAX_AGE
@@ -125,11 +126,24 @@ def check_rule_directory(directory: str | os.PathLike[str]) -> CheckReport:
     kb = load.knowledge_base
     if kb is not None:
         problems.extend(check_knowledge_base(kb, load.locations, orphans=not any(load.problems)))
+        problems.extend(_hpo_term_index(kb))
     return CheckReport(
         directory=str(directory),
         problems=tuple(sorted(problems, key=_order)),
         rule_base=None if kb is None else (kb.name, kb.version),
     )
+
+
+def _hpo_term_index(kb: KnowledgeBase) -> list[Problem]:
+    """Read the HPO term index now (suggest reads it on first use) and report it if unusable."""
+    if kb.hpo_terms is None:
+        return []
+    try:
+        kb.hpo_terms.load()
+    except RuleFileError as exc:
+        code, _, message = exc.message.partition(": ")
+        return [Problem(exc.path, None, None, code, message)]
+    return []
 
 
 def check_knowledge_base(

@@ -367,7 +367,7 @@ class _Reader:
                 if normalize_term(hpo_id) in self.kb.terms:
                     terms.append((hpo_id, f"HPO {hpo_id}" + (f" ({display})" if display else "")))
                 else:
-                    reasons.append(f"HPO {hpo_id} is not in the rule base's vocabulary")
+                    reasons.append(self.hpo_reason(hpo_id))
             elif kind == "snomed":
                 ids = self.snomed.get(code.strip(), [])
                 source = f"SNOMED CT {code.strip()}" + (f" ({display})" if display else "")
@@ -380,6 +380,15 @@ class _Reader:
                     "(findings are mapped from HPO and SNOMED CT codes)"
                 )
         return terms, codes, reasons
+
+    def hpo_reason(self, hpo_id: str) -> str:
+        """Why an HPO code outside the vocabulary and the HPO map is not used."""
+        other = (
+            None if self.kb.hpo_terms is None else self.kb.hpo_terms.lookup(normalize_term(hpo_id))
+        )
+        if other is not None:
+            return f"HPO {hpo_id} ({other.label}) is a current HPO term that no rule uses"
+        return f"HPO {hpo_id} is not in the rule base's vocabulary"
 
     def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str]:
         """Antibodies named by a code's text or coding displays; ``(terms, problem)``."""

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from .hpo_terms import HpoTermIndex
+
 __all__ = [
     "CATEGORIES",
     "FINDING_KINDS",
@@ -232,3 +234,6 @@ class KnowledgeBase:
     suggestion_keys: Mapping[str, str] = attrs.field(factory=dict)
     #: rule ids per syndrome, in file order
     rules_by_syndrome: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: current HPO terms no rule uses (``hpo-terms.json.gz``), read on first use; ``None`` when
+    #: the directory has no such file
+    hpo_terms: HpoTermIndex | None = attrs.field(default=None, eq=False)

@@ -22,6 +22,8 @@ from typing import Any
 import attrs
 
 from .errors import InputError, RuleFileError
+from .hpo_terms import FILE_NAME as HPO_TERMS_INDEX_FILE
+from .hpo_terms import HpoTermIndex
 from .knowledge import (
     CATEGORIES,
     FINDING_KINDS,
@@ -56,6 +58,7 @@ MAX_ALTERNATIVES = 200
 MAX_CONJUNCTION = 100
 MAX_WEIGHT = 10
 HPO_MAP_FILE = "hpo-map.json"
+HPO_TERMS_FILE = HPO_TERMS_INDEX_FILE
 MANIFEST_FILE = "manifest.toml"
 
 _CITATION = r"(?:PMID:\d{1,9}|DOI:10\.\d{4,9}/\S+)"
@@ -282,6 +285,7 @@ class _Builder:
             suggestion_keys=dict(sorted(self.display.items())),
             pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
+            hpo_terms=self._hpo_terms(hpo_release),
         )
 
     def _read_bytes(self, path: Path, code: str) -> bytes | None:
@@ -802,6 +806,16 @@ class _Builder:
                     f"({target.label})",
                 )
         return release
+
+    def _hpo_terms(self, hpo_release: str | None) -> HpoTermIndex | None:
+        """The index of other HPO terms, read on first use (``pns-rules check`` reads it now)."""
+        path = self.directory / HPO_TERMS_FILE
+        if not os.path.lexists(path):
+            return None
+        if not path.is_file():
+            self.problem(path, None, None, "E052", "the HPO term index must be a regular file")
+            return None
+        return HpoTermIndex(path, hpo_release)
 
     def _widen_vocabulary_term(self, finding_id: str, maps_to: frozenset[str]) -> None:
         """Make every name of vocabulary finding ``finding_id`` count as ``maps_to`` as well."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from .errors import InputError, UnknownFindingError, _short_repr
+from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import RecognizedFinding, UnrecognizedFinding
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
@@ -194,21 +195,36 @@ def normalize_patient(
     positions: dict[str, str] = {}
     reasons: dict[str, str] = {}
     notes: list[str] = []
+    unused: list[str] = []
     terms = kb.terms
-    looked_up: dict[str, Term | None] = {}
+    looked_up: dict[str, Term | HpoTerm | None] = {}
     for parameter, given_terms in (("findings", finding_terms), ("antibodies", antibody_terms)):
         for position, given in enumerate(given_terms):
             if given in looked_up:
-                term: Term | None = looked_up[given]
+                found: Term | HpoTerm | None = looked_up[given]
             elif len(given) > MAX_TERM_LENGTH:
-                term = looked_up[given] = None
+                found = looked_up[given] = None
                 reasons.setdefault(given, f"longer than {MAX_TERM_LENGTH:,} characters")
             else:
                 key = normalize_term(given)
-                term = terms.get(key)
-                if term is None:
-                    term = antibody_term(kb, key)
-                looked_up[given] = term
+                found = terms.get(key)
+                if found is None:
+                    found = antibody_term(kb, key)
+                if found is None and kb.hpo_terms is not None:
+                    found = kb.hpo_terms.lookup(key)
+                looked_up[given] = found
+            if isinstance(found, HpoTerm):
+                if parameter == "antibodies":
+                    unknown[given] = ()
+                    positions.setdefault(given, f"{parameter}[{position}]")
+                    reasons[given] = "an HPO term, not an antibody; pass it in findings"
+                elif given not in recognized:
+                    recognized[given] = RecognizedFinding(
+                        given=given, id=found.id, label=found.label, counts_as=(), note=found.note
+                    )
+                    unused.append(found.label)
+                continue
+            term = found
             if (
                 term is not None
                 and parameter == "antibodies"
@@ -240,6 +256,12 @@ def normalize_patient(
         where = {location.partition("[")[0] for location in positions.values()}
         raise UnknownFindingError(
             unknown, parameter=" and ".join(sorted(where, reverse=True)), positions=positions
+        )
+    if unused:
+        notes.append(
+            f"{len(unused)} finding{'s' if len(unused) > 1 else ''} "
+            f"{'are current HPO terms' if len(unused) > 1 else 'is a current HPO term'} that no "
+            f"rule uses ({_listed(unused)}): recognised, but they do not change the result"
         )
     return Patient(
         findings=frozenset(present),
@@ -308,6 +330,11 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
         if term is not None and all(kb.findings[f].kind == "antibody" for f in term.maps_to):
             return term
     return None
+
+
+def _listed(labels: list[str], limit: int = 5) -> str:
+    shown = ", ".join(labels[:limit])
+    return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
 
 
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:

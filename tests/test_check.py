@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pns_rules import Engine, RuleFileError
 from pns_rules.cli import main
 from pns_rules.consistency import CODES, check_rule_directory
 from pns_rules.knowledge import Rule
@@ -467,3 +468,17 @@ def test_cli_checks_the_shipped_rules_by_default() -> None:
     assert result.returncode == 0, result.stdout
     assert str(shipped_rules_directory()) in result.stdout.splitlines()[-1]
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "content", [b"not gzip", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00"]
+)
+def test_an_unusable_hpo_term_index_is_reported(rules_copy: Path, content: bytes) -> None:
+    (rules_copy / "hpo-terms.json.gz").write_bytes(content)
+    report = check_rule_directory(rules_copy)
+    (problem,) = [p for p in report.problems if p.code == "E052"]
+    assert problem.path.endswith("hpo-terms.json.gz") and problem.message
+    engine = Engine.from_directory(rules_copy)  # the rules still load: the index is read lazily
+    assert engine.suggest(["ataxia"]).findings[0].id == "HP:0001251"
+    with pytest.raises(RuleFileError, match="E052"):
+        engine.suggest(["HP:0000400"])  # Macrotia: needs the index

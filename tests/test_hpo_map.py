@@ -11,6 +11,7 @@ another rule base without one, the tests are skipped (the map is optional there)
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -199,3 +200,56 @@ def test_map_strings_agree_with_rules(
             if finding_id is not None and finding_id not in entry["maps_to"]:
                 clashes.append((text, term_id, finding_id))
     assert not clashes, clashes[:10]
+
+
+# (c) the index of every other current HPO term (hpo-terms.json.gz), written with the map
+
+INDEX_PATH = MAP_PATH.parent / "hpo-terms.json.gz"
+
+
+@pytest.fixture(scope="module")
+def hpo_index(hpo_map: dict[str, Any]) -> dict[str, Any]:
+    """The index, parsed; the shipped rules must have one, another rule base may not."""
+    if not INDEX_PATH.is_file():
+        assert RULES_DIR != DEFAULT_RULES_DIR, "the shipped rules must ship hpo-terms.json.gz"
+        pytest.skip(f"no HPO term index at {INDEX_PATH}")
+    with gzip.open(INDEX_PATH, "rt", encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+def test_index_is_from_the_same_release_as_the_map(
+    hpo_map: dict[str, Any], hpo_index: dict[str, Any]
+) -> None:
+    assert set(hpo_index) == {"generated_by", "hpo_release", "obsolete", "source", "terms"}
+    assert hpo_index["hpo_release"] == hpo_map["hpo_release"]
+    assert hpo_index["source"] == hpo_map["source"]
+
+
+def test_index_and_map_do_not_overlap(hpo_map: dict[str, Any], hpo_index: dict[str, Any]) -> None:
+    """A term in both means one of them is stale: rebuild both with scripts/build_hpo_map.py."""
+    both = sorted(set(hpo_index["terms"]) & set(hpo_map["terms"]))
+    assert not both, f"in the map and the index (rebuild them): {both[:10]}"
+    retired = sorted(set(hpo_index["obsolete"]) & set(hpo_map["obsolete"]))
+    assert not retired, retired[:10]
+
+
+def test_index_entries(hpo_index: dict[str, Any]) -> None:
+    terms = hpo_index["terms"]
+    assert len(terms) > 10_000  # every current HPO term outside the map
+    for term_id, strings in terms.items():
+        assert HPO_ID.fullmatch(term_id), term_id
+        assert strings and all(isinstance(s, str) and s for s in strings), term_id
+    for old_id, new_id in hpo_index["obsolete"].items():
+        assert HPO_ID.fullmatch(old_id) and new_id in terms, (old_id, new_id)
+        assert old_id not in terms, old_id
+
+
+def test_index_strings_name_one_term(hpo_index: dict[str, Any]) -> None:
+    owners: dict[str, set[str]] = defaultdict(set)
+    for term_id, strings in hpo_index["terms"].items():
+        label, *synonyms = strings
+        for text in synonyms if label.startswith("!") else strings:
+            owners[normalise(text)].add(term_id)
+    shared = {text: ids for text, ids in owners.items() if len(ids) > 1}
+    assert not shared, list(shared.items())[:5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -70,12 +71,38 @@ def test_retired_ids_map_to_their_current_term_with_a_note() -> None:
     assert old in result.notes[0] and "HP:0001251" in result.notes[0]
 
 
-def test_an_id_outside_the_map_is_reported_not_dropped() -> None:
+def test_a_current_hpo_term_no_rule_uses_is_recognised_and_reported() -> None:
     unrelated = "HP:0000400"  # Macrotia: no vocabulary ancestor
     assert unrelated not in HPO_MAP["terms"]
+    plain = suggest(["ataxia", "nystagmus"], age=60)
+    result = suggest(["ataxia", unrelated, "Large ears", "nystagmus"], age=60)
+    macrotia = [f for f in result.findings if f.id == unrelated]
+    assert [f.given for f in macrotia] == [unrelated, "Large ears"]  # by id and exact synonym
+    assert all(f.counts_as == () and "no rule" in f.note for f in macrotia)
+    assert any("Macrotia" in note for note in result.notes)
+    assert result.fired_rules == plain.fired_rules
+    assert [s.score for s in result.syndromes] == [s.score for s in plain.syndromes]
+
+
+def test_a_retired_id_of_a_term_no_rule_uses_names_its_replacement() -> None:
+    with gzip.open(shipped_rules_directory() / "hpo-terms.json.gz") as handle:
+        other = json.load(handle)
+    old, new = next(iter(sorted(other["obsolete"].items())))
+    (finding,) = suggest([old]).findings
+    assert finding.id == old and new in finding.note and finding.counts_as == ()
+
+
+@pytest.mark.parametrize("term", ["HP:9999999", "macrotiaa", "HP:0000400 ears"])
+def test_a_term_hpo_does_not_have_is_still_refused(term: str) -> None:
     with pytest.raises(UnknownFindingError) as info:
-        suggest([unrelated, "ataxia"])
-    assert list(info.value.unknown) == [unrelated]
+        suggest([term, "ataxia"])
+    assert list(info.value.unknown) == [term]
+
+
+def test_an_hpo_term_given_as_an_antibody_is_refused() -> None:
+    with pytest.raises(UnknownFindingError) as info:
+        suggest(["ataxia"], antibodies=["HP:0000400"])
+    assert info.value.positions == {"HP:0000400": "antibodies[0]"}
 
 
 def test_every_map_target_is_in_the_vocabulary(kb) -> None:  # type: ignore[no-untyped-def]
