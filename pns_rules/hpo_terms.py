@@ -51,7 +51,7 @@ class HpoTermIndex:
     def __init__(self, path: Path, hpo_release: str | None) -> None:
         self.path = path
         self.hpo_release = hpo_release
-        self._index: Mapping[str, HpoTerm] | None = None
+        self._index: _Index | None = None
 
     def __getstate__(self) -> dict[str, object]:
         return {"path": self.path, "hpo_release": self.hpo_release}
@@ -70,9 +70,9 @@ class HpoTermIndex:
         index = self._index
         if index is None:
             index = self.load()
-        return index.get(key)
+        return index.lookup(key)
 
-    def load(self) -> Mapping[str, HpoTerm]:
+    def load(self) -> _Index:
         """Read and check the file (once); raise :class:`RuleFileError` if it is unusable."""
         index = self._index
         if index is None:
@@ -80,7 +80,37 @@ class HpoTermIndex:
         return index
 
 
-def _read(path: Path, hpo_release: str | None) -> dict[str, HpoTerm]:
+_NOTE = "a current HPO term that no rule of this rule base uses: it does not change the result"
+
+
+@attrs.frozen
+class _Index:
+    """The loaded file, kept compact: names -> term numbers, and the (id, label) of each term."""
+
+    terms: tuple[tuple[str, str], ...]
+    #: normalised id, label or synonym -> term number
+    names: Mapping[str, int]
+    #: normalised retired id -> (the id as written, term number of its replacement)
+    retired: Mapping[str, tuple[str, int]]
+
+    def lookup(self, key: str) -> HpoTerm | None:
+        number = self.names.get(key)
+        if number is not None:
+            hpo_id, label = self.terms[number]
+            return HpoTerm(hpo_id, label, f"{hpo_id} ({label}) is {_NOTE}")
+        old = self.retired.get(key)
+        if old is None:
+            return None
+        old_id, number = old
+        hpo_id, label = self.terms[number]
+        return HpoTerm(
+            old_id,
+            label,
+            f"{old_id} is a retired HPO id; read as its current term {hpo_id} ({label}), {_NOTE}",
+        )
+
+
+def _read(path: Path, hpo_release: str | None) -> _Index:
     def fail(message: str) -> RuleFileError:
         return RuleFileError(str(path), f"E052: {message}")
 
@@ -105,8 +135,8 @@ def _read(path: Path, hpo_release: str | None) -> dict[str, HpoTerm]:
             f"made from HPO {release!r} but hpo-map.json from {hpo_release!r}: regenerate both "
             "with scripts/build_hpo_map.py"
         )
-    index: dict[str, HpoTerm] = {}
-    note = "a current HPO term that no rule of this rule base uses: it does not change the result"
+    terms_list: list[tuple[str, str]] = []
+    names: dict[str, int] = {}
     for hpo_id, strings in terms.items():
         if (
             not isinstance(strings, list)
@@ -115,21 +145,14 @@ def _read(path: Path, hpo_release: str | None) -> dict[str, HpoTerm]:
         ):
             raise fail(f"{hpo_id}: expected [label, synonyms...]")
         label, ambiguous = strings[0].removeprefix("!"), strings[0].startswith("!")
-        term = HpoTerm(hpo_id, label, f"{hpo_id} ({label}) is {note}")
-        names = [hpo_id, *strings[1:]] if ambiguous else [hpo_id, label, *strings[1:]]
-        for name in names:
-            index.setdefault(normalize_term(name), term)
+        number = len(terms_list)
+        terms_list.append((hpo_id, label))
+        for name in [hpo_id, *strings[1:]] if ambiguous else [hpo_id, label, *strings[1:]]:
+            names.setdefault(normalize_term(name), number)
+    retired: dict[str, tuple[str, int]] = {}
     for old_id, new_id in obsolete.items():
-        target = index.get(normalize_term(new_id)) if isinstance(new_id, str) else None
-        if target is None:
+        number_of = names.get(normalize_term(new_id)) if isinstance(new_id, str) else None
+        if number_of is None or terms_list[number_of][0] != new_id:
             raise fail(f"{old_id}: replacement {new_id!r} is not in the index")
-        index.setdefault(
-            normalize_term(old_id),
-            HpoTerm(
-                old_id,
-                target.label,
-                f"{old_id} is a retired HPO id; read as its current term {target.id} "
-                f"({target.label}), {note}",
-            ),
-        )
-    return index
+        retired.setdefault(normalize_term(old_id), (old_id, number_of))
+    return _Index(tuple(terms_list), names, retired)
