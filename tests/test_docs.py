@@ -127,3 +127,20 @@ def test_every_check_code_is_documented() -> None:
     text = CURATING.read_text(encoding="utf-8")
     for code in CODES:
         assert f"| `{code}` |" in text, code
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    """A merge resolved by hand must not leave its markers in any text file of the project."""
+    root = Path(__file__).resolve().parents[1]
+    marker = re.compile(r"^(<{7}|>{7})( |$)|^={7}$", re.MULTILINE)
+    suffixes = {".md", ".py", ".toml", ".json", ".cfg", ".txt", ".yml", ".yaml"}
+    folders = ["pns_rules", "rules", "tests", "docs", "scripts", "benchmarks", ".ci"]
+    paths = [root / "README.md", root / "pyproject.toml"]
+    for folder in folders:
+        paths += [p for p in (root / folder).rglob("*") if p.suffix in suffixes or folder == ".ci"]
+    found = [
+        str(p.relative_to(root))
+        for p in paths
+        if p.is_file() and marker.search(p.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert not found, f"merge conflict markers in {found}"
