@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Measured on all sets together; the targets are 0.90 for both.
-CATEGORY_FLOOR = 0.92  # measured 0.920 on 2026-11-26 (three sets)
+CATEGORY_FLOOR = 0.91  # measured 0.9195 on 2026-11-26 (three sets)
 CANCER_TOP3_FLOOR = 0.73  # measured 0.736 on 2026-11-26 (three sets)
 
 
