@@ -109,7 +109,9 @@ class Engine:
         ``findings`` are symptoms, signs, lab findings (and antibodies, if you like) as labels,
         synonyms or HPO ids, in any iterable; case, spacing, hyphens, order and duplicates do not
         matter. ``age`` is in years (0 to 120) or ``None``; ``sex`` is ``"female"``, ``"male"`` or
-        ``None``; ``antibodies`` are antibody names such as ``"anti-Yo"``.
+        ``None``; ``antibodies`` are antibody names such as ``"anti-Yo"``. A more specific HPO term
+        counts as the vocabulary terms it descends from; any other current HPO term is recognised,
+        listed in ``result.findings`` with an empty ``counts_as`` and changes nothing else.
 
         Raises :class:`~pns_rules.errors.InputError` for a bad argument, and
         :class:`~pns_rules.errors.UnknownFindingError` listing every unknown term with its closest
