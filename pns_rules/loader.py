@@ -199,6 +199,8 @@ class _Builder:
         self.terms: dict[str, Term] = {}
         self.term_owner: dict[str, tuple[str, str, int | None]] = {}
         self.display: dict[str, str] = {}
+        #: vocabulary finding id -> the normalised keys of its names (built on first need)
+        self._names_by_finding: dict[str, list[str]] | None = None
         self.pns_care: PnsCareScale | None = None
 
     # -- reporting -------------------------------------------------------------------------
@@ -822,9 +824,13 @@ class _Builder:
         old = self.terms.get(normalize_term(finding_id))
         if old is None or old.id != finding_id:
             return
+        if self._names_by_finding is None:
+            self._names_by_finding = {}
+            for name_key, owner in self.term_owner.items():
+                self._names_by_finding.setdefault(owner[0], []).append(name_key)
         widened = Term(id=old.id, label=old.label, maps_to=old.maps_to | maps_to, note=old.note)
-        for name_key, owner in self.term_owner.items():
-            if owner[0] == finding_id and self.terms.get(name_key) is old:
+        for name_key in self._names_by_finding.get(finding_id, ()):
+            if self.terms.get(name_key) is old:
                 self.terms[name_key] = widened
 
 
