@@ -122,7 +122,8 @@ def format_differential(result: Differential) -> str:
     if result.sex is not None:
         patient.append(result.sex)
     found = ", ".join(
-        f.label if f.label.casefold() == f.given.casefold() else f"{f.given} -> {f.label}"
+        (f.label if f.label.casefold() == f.given.casefold() else f"{f.given} -> {f.label}")
+        + ("" if f.counts_as else " (no rule uses it)")
         for f in result.findings
     )
     lines.append(f"Patient: {'; '.join(patient) or 'age and sex not given'}")

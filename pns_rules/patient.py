@@ -258,10 +258,11 @@ def normalize_patient(
             unknown, parameter=" and ".join(sorted(where, reverse=True)), positions=positions
         )
     if unused:
+        several = len(unused) > 1
         notes.append(
-            f"{len(unused)} finding{'s' if len(unused) > 1 else ''} "
-            f"{'are current HPO terms' if len(unused) > 1 else 'is a current HPO term'} that no "
-            f"rule uses ({_listed(unused)}): recognised, but they do not change the result"
+            f"{len(unused)} finding{'s are current HPO terms' if several else ' is a current HPO term'}"
+            f" that no rule uses ({_listed(unused)}): recognised, but "
+            f"{'they do' if several else 'it does'} not change the result"
         )
     return Patient(
         findings=frozenset(present),

@@ -86,3 +86,11 @@ def test_console_script_is_installed() -> None:
     )
     assert result.returncode == 0
     assert "neurological" in result.stdout
+
+
+def test_an_hpo_term_no_rule_uses_is_shown_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["suggest", "--age", "62", "ataxia", "HP:0000400"]) == 0  # Macrotia
+    out = capsys.readouterr().out
+    assert "HP:0000400 -> Macrotia (no rule uses it)" in out
+    assert "Ataxia (no rule uses it)" not in out
+    assert "1 finding is a current HPO term that no rule uses (Macrotia)" in out
