@@ -517,3 +517,12 @@ def test_every_shipped_snomed_code_maps_to_its_finding() -> None:
         counts_as = shipped.patient([finding.id]).findings
         assert finding.id in counts_as
         assert sorted(u.finding for u in record.used) == sorted(counts_as)
+
+
+def test_an_hpo_code_no_rule_uses_is_named_in_its_reason() -> None:
+    # Macrotia: a current HPO term no shipped rule uses (the test rule base has no HPO index).
+    record = read(condition(hpo("HP:0000400")), engine=Engine.shipped())
+    assert record.findings == ()
+    assert [u.reason for u in record.unmapped] == [
+        "HPO HP:0000400 (Macrotia) is a current HPO term that no rule uses"
+    ]
