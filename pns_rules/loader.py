@@ -469,7 +469,7 @@ class _Builder:
         _keys(
             entry,
             required={"id", "label", "kind"},
-            optional={"synonyms", "snomed", "risk", "citation"},
+            optional={"synonyms", "snomed", "risk", "citation", "hpo"},
         )
         finding_id = _string(entry, "id")
         if not _FINDING_ID_RE.match(finding_id):
@@ -484,6 +484,14 @@ class _Builder:
             raise _Invalid(
                 "E012", f"snomed must be a SNOMED CT concept id (digits), got {snomed!r}"
             )
+        hpo = _strings(entry, "hpo", required=False)
+        if hpo and _HPO_ID_RE.match(finding_id):
+            raise _Invalid(
+                "E012", "`hpo` is for findings whose id is not an HPO id: this one is its own term"
+            )
+        for hpo_id in hpo:
+            if not _HPO_ID_RE.match(hpo_id):
+                raise _Invalid("E012", f"`hpo` must list HPO ids (HP:0000000), got {hpo_id!r}")
         risk = None
         citation = None
         if "risk" in entry:
@@ -501,6 +509,7 @@ class _Builder:
             snomed=snomed,
             risk=risk,
             citation=citation,
+            hpo=hpo,
         )
 
     def _cancer(self, entry: dict[str, Any]) -> Cancer:
@@ -692,7 +701,7 @@ class _Builder:
         for finding in self.findings.values():
             path, line = self.where[("finding", finding.id)]
             term = Term(id=finding.id, label=finding.label, maps_to=frozenset({finding.id}))
-            for name in (finding.id, finding.label, *finding.synonyms):
+            for name in (finding.id, finding.label, *finding.synonyms, *finding.hpo):
                 key = normalize_term(name)
                 if not key:
                     self.problem(path, line, finding.id, "E012", "empty label or synonym")

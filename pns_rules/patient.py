@@ -283,6 +283,7 @@ _ANTIBODY_PREFIXES = ("anti ",)
 #: At most this many wrappers ("anti", "antibody", "IgG", "positive"...) are taken off a name.
 MAX_WRAPPERS = 6
 _ANTIBODY_SUFFIXES = (
+    " positivity",
     " autoantibodies",
     " autoantibody",
     " antibodies",

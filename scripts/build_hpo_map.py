@@ -5,7 +5,9 @@ Usage::
     python scripts/build_hpo_map.py RULES_DIR [-o RULES_DIR/hpo-map.json]
 
 The vocabulary is every ``[[finding]]`` whose ``id`` is an HPO term id (``HP:NNNNNNN``) in the
-``*.toml`` files of RULES_DIR (not its sub-folders). For each vocabulary term the script collects
+``*.toml`` files of RULES_DIR (not its sub-folders), plus the HPO ids a finding with another id
+lists in ``hpo`` (Anti-Yo antibody positivity, HP:5000037, for ``pns:anti-yo``): those, and their
+descendants, map to that finding. For each vocabulary term the script collects
 the term and all its current descendants through ``is_a`` (transitively), and writes for each such
 term its HPO label, its EXACT synonyms and ``maps_to``: every vocabulary term that is the term
 itself or one of its ancestors. So a rule on Ataxia (HP:0001251) can accept Gait ataxia
@@ -255,6 +257,15 @@ def rule_conflicts(
     return messages
 
 
+def hpo_aliases(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Return the HPO ids that non-HPO findings list in ``hpo`` -> those findings' ids."""
+    aliases: dict[str, str] = {}
+    for finding in findings:
+        for hpo_id in finding.get("hpo", []):
+            aliases.setdefault(str(hpo_id), str(finding.get("id", "")))
+    return aliases
+
+
 def check_vocabulary(vocabulary: Iterable[str], ontology: Ontology) -> dict[str, str]:
     """Return vocabulary id -> what is wrong with it, for ids that are not current HPO terms."""
     primary_of = {alt: t.id for t in ontology.current() for alt in t.alt_ids}
@@ -305,16 +316,23 @@ def descendants(root: str, children: Mapping[str, list[str]]) -> set[str]:
 
 
 def compute_maps_to(
-    vocabulary: Iterable[str], children: Mapping[str, list[str]]
+    vocabulary: Iterable[str],
+    children: Mapping[str, list[str]],
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """Return term -> sorted vocabulary ancestors-or-self, and vocabulary term -> subtree size."""
+    """Return term -> sorted vocabulary ancestors-or-self, and vocabulary term -> subtree size.
+
+    ``aliases`` maps the HPO ids that ``pns:`` findings declare in their ``hpo`` list to those
+    findings: the alias and its descendants map to the finding's own id.
+    """
+    aliases = aliases or {}
     maps_to: dict[str, set[str]] = defaultdict(set)
     sizes: dict[str, int] = {}
-    for vocab_id in sorted(vocabulary):
+    for vocab_id in sorted({*vocabulary, *aliases}):
         below = descendants(vocab_id, children)
         sizes[vocab_id] = len(below)
         for term_id in below:
-            maps_to[term_id].add(vocab_id)
+            maps_to[term_id].add(aliases.get(vocab_id, vocab_id))
     return {t: sorted(v) for t, v in maps_to.items()}, sizes
 
 
@@ -376,11 +394,14 @@ def resolve_obsolete(ontology: Ontology, mapped: Mapping[str, object]) -> dict[s
 
 
 def build_map(
-    vocabulary: Iterable[str], ontology: Ontology, source: str
+    vocabulary: Iterable[str],
+    ontology: Ontology,
+    source: str,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[HpoMap, dict[str, int]]:
     """Build the map document and return it with the subtree size of each vocabulary term."""
     children = children_index(ontology)
-    maps_to, sizes = compute_maps_to(vocabulary, children)
+    maps_to, sizes = compute_maps_to(vocabulary, children, aliases)
     ambiguous = ambiguous_strings(ontology, maps_to)
     dropped = 0
     terms: dict[str, TermEntry] = {}
@@ -518,10 +539,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     findings = read_findings(args.rules_dir)
     vocabulary = hpo_vocabulary(findings)
+    aliases = hpo_aliases(findings)
     ontology = parse_obo(obo)
     parsed = time.perf_counter()
 
-    problems = check_vocabulary(vocabulary, ontology)
+    problems = check_vocabulary({*vocabulary, *aliases}, ontology)
     for term_id, problem in problems.items():
         print(f"error: vocabulary id {term_id}: {problem}", file=sys.stderr)
     if problems and not args.skip_invalid:
@@ -531,10 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     vocabulary = {k: v for k, v in vocabulary.items() if k not in problems}
+    aliases = {k: v for k, v in aliases.items() if k not in problems}
     for message in label_mismatches(vocabulary, ontology):
         print(f"warning: {message}", file=sys.stderr)
 
-    document, sizes = build_map(vocabulary, ontology, source)
+    document, sizes = build_map(vocabulary, ontology, source, aliases)
     terms = document["terms"]
     for message in rule_conflicts(findings, terms):
         print(f"warning: {message}", file=sys.stderr)
@@ -551,7 +574,10 @@ def main(argv: list[str] | None = None) -> int:
     retired = document["obsolete"]
     obsolete_count = sum(1 for k in retired if k in ontology.terms)
     print(f"HPO release     {ontology.data_version} ({source}, {obo})")
-    print(f"vocabulary      {len(vocabulary)} HPO ids from {args.rules_dir}")
+    print(
+        f"vocabulary      {len(vocabulary)} HPO ids from {args.rules_dir}, "
+        f"{len(aliases)} HPO ids standing for other findings (`hpo`)"
+    )
     print(f"terms           {len(terms)} (vocabulary terms and their descendants)")
     print(
         f"retired ids     {len(retired)} ({obsolete_count} obsolete terms, "

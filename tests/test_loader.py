@@ -170,3 +170,38 @@ def test_a_curator_directory_extends_the_rules(slice_copy: Path) -> None:
     result = engine.suggest(["headache", "fatigue"])
     assert result.syndromes[0].id == "test-syndrome"
     assert result.syndromes[0].score == 5
+
+
+def test_a_finding_names_the_hpo_terms_that_stand_for_it(slice_copy: Path) -> None:
+    path = slice_copy / "findings.toml"
+    _replace(path, 'id = "pns:anti-hu"\nlabel', 'id = "pns:anti-hu"\nhpo = ["HP:5000016"]\nlabel')
+    kb = load_rule_directory(slice_copy)
+    assert kb.findings["pns:anti-hu"].hpo == ("HP:5000016",)
+    assert kb.terms["hp:5000016"].maps_to == frozenset({"pns:anti-hu"})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'id = "pns:anti-hu"\nlabel',
+            'id = "pns:anti-hu"\nhpo = ["Hu"]\nlabel',
+            "`hpo` must list HPO ids",
+        ),
+        (
+            'id = "HP:0001251"\nlabel',
+            'id = "HP:0001251"\nhpo = ["HP:0002066"]\nlabel',
+            "`hpo` is for findings whose id is not an HPO id",
+        ),
+        (
+            'id = "pns:anti-hu"\nlabel',
+            'id = "pns:anti-hu"\nhpo = ["HP:0001251"]\nlabel',
+            "also names finding 'HP:0001251'",
+        ),
+    ],
+)
+def test_bad_hpo_lists_are_refused(slice_copy: Path, old: str, new: str, message: str) -> None:
+    _replace(slice_copy / "findings.toml", old, new)
+    with pytest.raises(RuleFileError, match=message) as info:
+        load_rule_directory(slice_copy)
+    assert info.value.entry

@@ -131,3 +131,24 @@ def test_import_does_not_load_the_ontology() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "antibody"),
+    [
+        ("HP:5000037", "pns:anti-yo"),  # Anti-Yo antibody positivity
+        ("Anti-Yo antibody positivity", "pns:anti-yo"),
+        ("HP:5000016", "pns:anti-hu"),
+        ("HP:0032266", "pns:anti-nmdar"),  # CSF anti-NMDA receptor antibody positivity
+        ("Anti-Tr/DNER antibody", "pns:anti-tr"),
+    ],
+)
+def test_hpo_antibody_terms_read_as_the_antibody(given: str, antibody: str) -> None:
+    """HPO codes antibodies as terms of its own (HP:5000xxx); they must not be read as unused."""
+    as_finding = suggest([given], age=60)
+    as_antibody = suggest([], antibodies=[given], age=60)
+    for result in (as_finding, as_antibody):
+        (finding,) = result.findings
+        assert finding.counts_as == (antibody,)
+    plain = suggest([], antibodies=[antibody], age=60)
+    assert as_finding.fired_rules == plain.fired_rules
