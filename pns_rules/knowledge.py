@@ -83,9 +83,9 @@ class Finding:
     snomed: str | None = None
     risk: str | None = None
     citation: str | None = None
-    #: HPO terms that stand for this finding when its own id is not one (``pns:`` findings such as
-    #: antibodies: Anti-Yo antibody positivity, HP:5000037); given as input, they and their HPO
-    #: descendants read as this finding
+    #: other HPO terms that stand for this finding (for a ``pns:`` antibody, Anti-Yo antibody
+    #: positivity, HP:5000037; for Dysarthria, Slurred speech, HP:0001350, which HPO files
+    #: elsewhere); given as input, they and their HPO descendants read as this finding
     hpo: tuple[str, ...] = ()
 
 

@@ -485,13 +485,11 @@ class _Builder:
                 "E012", f"snomed must be a SNOMED CT concept id (digits), got {snomed!r}"
             )
         hpo = _strings(entry, "hpo", required=False)
-        if hpo and _HPO_ID_RE.match(finding_id):
-            raise _Invalid(
-                "E012", "`hpo` is for findings whose id is not an HPO id: this one is its own term"
-            )
         for hpo_id in hpo:
             if not _HPO_ID_RE.match(hpo_id):
                 raise _Invalid("E012", f"`hpo` must list HPO ids (HP:0000000), got {hpo_id!r}")
+            if hpo_id == finding_id:
+                raise _Invalid("E012", f"`hpo` lists the finding's own id {hpo_id!r}")
         risk = None
         citation = None
         if "risk" in entry:

@@ -5,9 +5,9 @@ Usage::
     python scripts/build_hpo_map.py RULES_DIR [-o RULES_DIR/hpo-map.json]
 
 The vocabulary is every ``[[finding]]`` whose ``id`` is an HPO term id (``HP:NNNNNNN``) in the
-``*.toml`` files of RULES_DIR (not its sub-folders), plus the HPO ids a finding with another id
-lists in ``hpo`` (Anti-Yo antibody positivity, HP:5000037, for ``pns:anti-yo``): those, and their
-descendants, map to that finding. For each vocabulary term the script collects
+``*.toml`` files of RULES_DIR (not its sub-folders), plus the HPO ids a finding lists in ``hpo``
+(Anti-Yo antibody positivity, HP:5000037, for ``pns:anti-yo``; Slurred speech, HP:0001350, for
+Dysarthria): those, and their descendants, map to that finding and to what it maps to. For each vocabulary term the script collects
 the term and all its current descendants through ``is_a`` (transitively), and writes for each such
 term its HPO label, its EXACT synonyms and ``maps_to``: every vocabulary term that is the term
 itself or one of its ancestors. So a rule on Ataxia (HP:0001251) can accept Gait ataxia
@@ -258,7 +258,7 @@ def rule_conflicts(
 
 
 def hpo_aliases(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Return the HPO ids that non-HPO findings list in ``hpo`` -> those findings' ids."""
+    """Return the HPO ids that findings list in ``hpo`` -> those findings' ids."""
     aliases: dict[str, str] = {}
     for finding in findings:
         for hpo_id in finding.get("hpo", []):
@@ -333,6 +333,12 @@ def compute_maps_to(
         sizes[vocab_id] = len(below)
         for term_id in below:
             maps_to[term_id].add(aliases.get(vocab_id, vocab_id))
+    # A term below an alias counts as the aliased finding and, like the finding itself, as every
+    # vocabulary term the finding descends from (one pass: a term's own set is already closed).
+    own = {vocab_id: set(maps_to.get(vocab_id, ())) for vocab_id in vocabulary}
+    for targets in maps_to.values():
+        for target in list(targets):
+            targets |= own.get(target, set())
     return {t: sorted(v) for t, v in maps_to.items()}, sizes
 
 

@@ -190,8 +190,8 @@ def test_a_finding_names_the_hpo_terms_that_stand_for_it(slice_copy: Path) -> No
         ),
         (
             'id = "HP:0001251"\nlabel',
-            'id = "HP:0001251"\nhpo = ["HP:0002066"]\nlabel',
-            "`hpo` is for findings whose id is not an HPO id",
+            'id = "HP:0001251"\nhpo = ["HP:0001251"]\nlabel',
+            "`hpo` lists the finding's own id",
         ),
         (
             'id = "pns:anti-hu"\nlabel',

@@ -152,3 +152,19 @@ def test_hpo_antibody_terms_read_as_the_antibody(given: str, antibody: str) -> N
         assert finding.counts_as == (antibody,)
     plain = suggest([], antibodies=[antibody], age=60)
     assert as_finding.fired_rules == plain.fired_rules
+
+
+@pytest.mark.parametrize(
+    ("given", "finding"),
+    [
+        ("HP:0001350", "HP:0001260"),  # Slurred speech -> Dysarthria, as the text already read
+        ("HP:0003551", "HP:0003701"),  # Difficulty climbing stairs -> Proximal muscle weakness
+        ("HP:0009071", "HP:0100614"),  # Inflammatory myopathy -> Myositis
+    ],
+)
+def test_an_hpo_alias_of_a_vocabulary_term_reads_as_it_and_its_ancestors(
+    given: str, finding: str
+) -> None:
+    (alias,) = suggest([given], age=60).findings
+    (direct,) = suggest([finding], age=60).findings
+    assert alias.counts_as == direct.counts_as and finding in alias.counts_as
