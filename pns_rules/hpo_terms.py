@@ -23,7 +23,7 @@ import attrs
 from .errors import RuleFileError
 from .vocabulary import normalize_term
 
-__all__ = ["FILE_NAME", "HpoTerm", "HpoTermIndex"]
+__all__ = ["FILE_NAME", "HpoTerm", "HpoTermIndex", "retired_note"]
 
 FILE_NAME = "hpo-terms.json.gz"
 #: The decompressed document may not be larger than this (the 2025 release is ~1.6 MB).
@@ -67,10 +67,7 @@ class HpoTermIndex:
 
     def lookup(self, key: str) -> HpoTerm | None:
         """The term a normalised input ``key`` names, or ``None``."""
-        index = self._index
-        if index is None:
-            index = self.load()
-        return index.lookup(key)
+        return self.load().lookup(key)
 
     def load(self) -> _Index:
         """Read and check the file (once); raise :class:`RuleFileError` if it is unusable."""
@@ -103,11 +100,12 @@ class _Index:
             return None
         old_id, number = old
         hpo_id, label = self.terms[number]
-        return HpoTerm(
-            old_id,
-            label,
-            f"{old_id} is a retired HPO id; read as its current term {hpo_id} ({label}), {_NOTE}",
-        )
+        return HpoTerm(old_id, label, f"{retired_note(old_id, hpo_id, label)}, {_NOTE}")
+
+
+def retired_note(old_id: str, current_id: str, label: str) -> str:
+    """The note on an input given as a retired HPO id that now reads as ``current_id``."""
+    return f"{old_id} is a retired HPO id; read as its current term {current_id} ({label})"
 
 
 def _read(path: Path, hpo_release: str | None) -> _Index:

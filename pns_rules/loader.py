@@ -23,7 +23,7 @@ import attrs
 
 from .errors import InputError, RuleFileError
 from .hpo_terms import FILE_NAME as HPO_TERMS_INDEX_FILE
-from .hpo_terms import HpoTermIndex
+from .hpo_terms import HpoTermIndex, retired_note
 from .knowledge import (
     CATEGORIES,
     FINDING_KINDS,
@@ -811,8 +811,7 @@ class _Builder:
                     id=old_id,
                     label=target.label,
                     maps_to=target.maps_to,
-                    note=f"{old_id} is a retired HPO id; read as its current term {target.id} "
-                    f"({target.label})",
+                    note=retired_note(old_id, target.id, target.label),
                 )
         return release
 

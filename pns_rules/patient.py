@@ -213,27 +213,31 @@ def normalize_patient(
                 if found is None and kb.hpo_terms is not None:
                     found = kb.hpo_terms.lookup(key)
                 looked_up[given] = found
+            if (
+                found is not None
+                and parameter == "antibodies"
+                and (
+                    isinstance(found, HpoTerm)
+                    or any(kb.findings[f].kind != "antibody" for f in found.maps_to)
+                )
+            ):
+                unknown[given] = ()
+                positions.setdefault(given, f"{parameter}[{position}]")
+                what = (
+                    "an HPO term, not an antibody"
+                    if isinstance(found, HpoTerm)
+                    else "not an antibody"
+                )
+                reasons[given] = f"{what}; pass it in findings"
+                continue
             if isinstance(found, HpoTerm):
-                if parameter == "antibodies":
-                    unknown[given] = ()
-                    positions.setdefault(given, f"{parameter}[{position}]")
-                    reasons[given] = "an HPO term, not an antibody; pass it in findings"
-                elif given not in recognized:
+                if given not in recognized:
                     recognized[given] = RecognizedFinding(
                         given=given, id=found.id, label=found.label, counts_as=(), note=found.note
                     )
                     unused.append(found.label)
                 continue
             term = found
-            if (
-                term is not None
-                and parameter == "antibodies"
-                and any(kb.findings[f].kind != "antibody" for f in term.maps_to)
-            ):
-                unknown[given] = ()
-                positions.setdefault(given, f"{parameter}[{position}]")
-                reasons[given] = "not an antibody; pass it in findings"
-                continue
             if term is None:
                 if given not in unknown:
                     positions[given] = f"{parameter}[{position}]"
