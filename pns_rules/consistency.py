@@ -141,8 +141,8 @@ def _hpo_term_index(kb: KnowledgeBase) -> list[Problem]:
     try:
         kb.hpo_terms.load()
     except RuleFileError as exc:
-        code, _, message = exc.message.partition(": ")
-        return [Problem(exc.path, None, None, code, message)]
+        code = exc.code or "E052"
+        return [Problem(exc.path, exc.line, exc.entry, code, exc.message.removeprefix(f"{code}: "))]
     return []
 
 

@@ -84,9 +84,10 @@ class UnknownFindingError(InputError):
 class RuleFileError(PnsRulesError, ValueError):
     """A rule directory or file is missing, unreadable or invalid.
 
-    ``path`` is the file (or directory), ``entry`` the id of the offending entry when known, and
-    ``line`` its 1-based line number when the format allows. Loading never returns a half-built
-    rule base: either every file is valid or this is raised.
+    ``path`` is the file (or directory), ``entry`` the id of the offending entry when known,
+    ``line`` its 1-based line number when the format allows, and ``code`` the problem code (such as
+    ``"E021"``, see docs/errors.md) when there is one; ``message`` then starts with that code.
+    Loading never returns a half-built rule base: either every file is valid or this is raised.
     """
 
     def __init__(
@@ -96,14 +97,16 @@ class RuleFileError(PnsRulesError, ValueError):
         *,
         entry: str | None = None,
         line: int | None = None,
+        code: str | None = None,
     ) -> None:
         self.path = path
         self.entry = entry
         self.line = line
-        self.message = message
+        self.code = code
+        self.message = message if code is None else f"{code}: {message}"
         location = path if line is None else f"{path}:{line}"
         where = f" [{entry}]" if entry else ""
-        super().__init__(f"{location}{where}: {message}")
+        super().__init__(f"{location}{where}: {self.message}")
 
 
 class EngineError(PnsRulesError, RuntimeError):

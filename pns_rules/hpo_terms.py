@@ -110,7 +110,7 @@ def retired_note(old_id: str, current_id: str, label: str) -> str:
 
 def _read(path: Path, hpo_release: str | None) -> _Index:
     def fail(message: str) -> RuleFileError:
-        return RuleFileError(str(path), f"E052: {message}")
+        return RuleFileError(str(path), message, code="E052")
 
     try:
         with gzip.open(path, "rb") as handle:

@@ -123,7 +123,9 @@ def shipped_rules_directory() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "rules"
     if checkout.is_dir():
         return checkout
-    raise RuleFileError(str(packaged), "the shipped rule directory is missing from this install")
+    raise RuleFileError(
+        str(packaged), "the shipped rule directory is missing from this install", code="E001"
+    )
 
 
 def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
@@ -137,7 +139,7 @@ def load_rule_directory(directory: str | os.PathLike[str]) -> KnowledgeBase:
     if builder.problems:
         first = builder.problems[0]
         error = RuleFileError(
-            first.path, f"{first.code}: {first.message}", entry=first.entry, line=first.line
+            first.path, first.message, entry=first.entry, line=first.line, code=first.code
         )
         error.problems = list(builder.problems)  # type: ignore[attr-defined]
         raise error

@@ -477,8 +477,11 @@ def test_an_unusable_hpo_term_index_is_reported(rules_copy: Path, content: bytes
     (rules_copy / "hpo-terms.json.gz").write_bytes(content)
     report = check_rule_directory(rules_copy)
     (problem,) = [p for p in report.problems if p.code == "E052"]
-    assert problem.path.endswith("hpo-terms.json.gz") and problem.message
+    assert problem.path.endswith("hpo-terms.json.gz")
+    assert problem.message and not problem.message.startswith("E052")
     engine = Engine.from_directory(rules_copy)  # the rules still load: the index is read lazily
     assert engine.suggest(["ataxia"]).findings[0].id == "HP:0001251"
-    with pytest.raises(RuleFileError, match="E052"):
+    with pytest.raises(RuleFileError, match="E052") as raised:
         engine.suggest(["HP:0000400"])  # Macrotia: needs the index
+    assert raised.value.code == "E052"
+    assert raised.value.message == f"E052: {problem.message}"

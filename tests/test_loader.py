@@ -143,10 +143,13 @@ def test_broken_files(slice_copy: Path, content: bytes) -> None:
 
 
 def test_missing_directory_and_manifest(tmp_path: Path) -> None:
-    with pytest.raises(RuleFileError, match="does not exist"):
+    with pytest.raises(RuleFileError, match="does not exist") as missing_directory:
         Engine.from_directory(tmp_path / "nope")
-    with pytest.raises(RuleFileError, match=r"manifest\.toml is missing"):
+    assert missing_directory.value.code == "E001"
+    with pytest.raises(RuleFileError, match=r"manifest\.toml is missing") as missing_manifest:
         Engine.from_directory(tmp_path)
+    assert missing_manifest.value.code == "E002"
+    assert missing_manifest.value.message.startswith("E002: ")
 
 
 def test_all_problems_are_collected(slice_copy: Path) -> None:

@@ -206,6 +206,7 @@ def test_a_generator_re_raising_someone_elses_input_error_is_blamed_on_the_gener
         InputError("findings", (t for t in ["x"]), "a list"),  # an unpicklable value
         UnknownFindingError({"atxia": ("Ataxia",)}, "findings", {"atxia": "findings[0]"}),
         RuleFileError("rules/x.toml", "E005: TOML syntax error", entry="r", line=3),
+        RuleFileError("rules/x.toml", "TOML syntax error", entry="r", line=3, code="E005"),
         EngineError("durable-rules failed"),
     ],
 )
@@ -214,7 +215,7 @@ def test_errors_survive_pickling(error: Exception) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert str(copy) == str(error)
-    for name in ("parameter", "valid", "unknown", "positions", "path", "line", "entry"):
+    for name in ("parameter", "valid", "unknown", "positions", "path", "line", "entry", "code"):
         assert getattr(copy, name, None) == getattr(error, name, None)
 
 
