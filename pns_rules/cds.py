@@ -264,6 +264,8 @@ def _detail(
                 f"{_md(screening.repeat)} {screening.citation}"
             )
             lines.append(f"    - why: {_md('; '.join(r.describe() for r in cancer.reasons))}")
+            if cancer.note is not None:
+                lines.append(f"    - note: {_md(cancer.note)}")
         if len(cancers) > MAX_CANCERS:
             lines.append(f"{len(cancers) - MAX_CANCERS} more cancers with lower scores.")
     if record is not None:

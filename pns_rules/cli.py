@@ -172,6 +172,8 @@ def format_differential(result: Differential) -> str:
     for rank, cancer in enumerate(result.cancers, 1):
         lines.append(f"  {rank}. {cancer.name}  {cancer.score:g} ({cancer.level})")
         lines.append(f"       why: {'; '.join(r.describe() for r in cancer.reasons)}")
+        if cancer.note is not None:
+            lines.append(f"       note: {cancer.note}")
         screening = cancer.screening
         lines.append(
             f"       screen: {screening.first_line}; then {screening.second_line}. "

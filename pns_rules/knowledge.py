@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "KnowledgeBase",
     "PnsCareScale",
+    "RareIn",
     "Rule",
     "Scoring",
     "Screening",
@@ -100,13 +101,44 @@ class Screening:
 
 
 @attrs.frozen
+class RareIn:
+    """A cancer of both sexes that is much rarer in one of them (breast cancer in men).
+
+    For a patient of ``sex`` the cancer's score is multiplied by ``factor`` (0 < factor < 1), so it
+    stays listed but ranks by how rare it is there; ``citation`` gives the figure.
+    """
+
+    sex: str
+    factor: float
+    citation: str
+
+    def describe(self) -> str:
+        """A short human explanation."""
+        person, people = _PEOPLE[self.sex]
+        return f"score x{self.factor:g} for a {person}: much rarer in {people} [{self.citation}]"
+
+
+_PEOPLE = {"female": ("woman", "women"), "male": ("man", "men")}
+
+
+@attrs.frozen
 class Cancer:
-    """A cancer that paraneoplastic syndromes point to."""
+    """A cancer that paraneoplastic syndromes point to.
+
+    ``sex`` is the only sex it occurs in (``None``: both); ``rare_in``, when set, says it is much
+    rarer in one sex and by how much.
+    """
 
     id: str
     name: str
     sex: str | None
     screening: Screening
+    rare_in: RareIn | None = None
+
+    def factor_for(self, sex: str | None) -> float:
+        """What this cancer's score is multiplied by for a patient of ``sex`` (1.0 unless rare)."""
+        rare = self.rare_in
+        return rare.factor if rare is not None and sex == rare.sex else 1.0
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ from .knowledge import (
     Finding,
     KnowledgeBase,
     PnsCareScale,
+    RareIn,
     Rule,
     Scoring,
     Screening,
@@ -513,9 +514,10 @@ class _Builder:
         )
 
     def _cancer(self, entry: dict[str, Any]) -> Cancer:
-        _keys(entry, required={"id", "name", "sex", "screening"}, optional=set())
+        _keys(entry, required={"id", "name", "sex", "screening"}, optional={"rare_in"})
         cancer_id = _slug(entry, "id")
         sex = _choice(entry, "sex", ("any", *SEXES))
+        rare_in = self._rare_in(entry["rare_in"], sex) if "rare_in" in entry else None
         screening = entry["screening"]
         if not isinstance(screening, dict):
             raise _Invalid("E011", "`screening` must be a table")
@@ -535,7 +537,23 @@ class _Builder:
                 repeat=_string(screening, "repeat", "screening."),
                 citation=_citation(screening, "citation", "screening."),
             ),
+            rare_in=rare_in,
         )
+
+    @staticmethod
+    def _rare_in(table: Any, sex: str) -> RareIn:
+        if not isinstance(table, dict):
+            raise _Invalid("E011", "`rare_in` must be a table {sex, factor, citation}")
+        _keys(table, required={"sex", "factor", "citation"}, optional=set(), prefix="rare_in.")
+        if sex != "any":
+            raise _Invalid(
+                "E012", f'`rare_in` needs `sex = "any"`: this cancer occurs only in {sex} patients'
+            )
+        rare_sex = _choice(table, "sex", SEXES, "rare_in.")
+        factor = _number(table, "factor", "rare_in.")
+        if not 0 < factor < 1:
+            raise _Invalid("E014", f"`rare_in.factor` must be between 0 and 1, got {factor:g}")
+        return RareIn(rare_sex, factor, _citation(table, "citation", "rare_in."))
 
     def _syndrome(self, entry: dict[str, Any], scoring: Scoring) -> Syndrome:
         _keys(

@@ -164,7 +164,12 @@ class CancerReason:
 
 @attrs.frozen
 class CancerCandidate:
-    """A cancer to screen for, why, and how."""
+    """A cancer to screen for, why, and how.
+
+    ``score`` is the support of its best syndrome (see docs/scoring.md); for a cancer much rarer in
+    the patient's sex (breast cancer in a man) it is multiplied by the cited factor, and ``note``
+    says so (otherwise ``None``).
+    """
 
     id: str
     name: str
@@ -172,6 +177,7 @@ class CancerCandidate:
     level: str
     reasons: tuple[CancerReason, ...]
     screening: Screening
+    note: str | None = None
 
 
 @attrs.frozen

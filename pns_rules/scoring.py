@@ -305,8 +305,12 @@ class Scorer:
         cancers_kb = self._kb.cancers
         cancers = []
         for cancer_id, value in support.items():
+            cancer = cancers_kb[cancer_id]
             score = round(value, 2)
-            cancers.append(RankedCancer(cancer_id, cancers_kb[cancer_id].name, score, level(score)))
+            factor = cancer.factor_for(sex)
+            if factor != 1.0:
+                score = round(score * factor, 4)  # 4 places: never rounds to 0
+            cancers.append(RankedCancer(cancer_id, cancer.name, score, level(score)))
         if len(cancers) > 1:
             cancers.sort(key=_score_then_id)
         categories: dict[str, RankedCategory] = {}
@@ -547,6 +551,11 @@ class Scorer:
         for cancer_id, cancer_reasons in reasons.items():
             cancer = cancers[cancer_id]
             score = cancer_score(cancer_reasons)
+            factor = cancer.factor_for(sex)
+            note = None
+            if factor != 1.0:
+                score = round(score * factor, 4)  # 4 places: never rounds to 0
+                note = cancer.rare_in.describe() if cancer.rare_in is not None else None
             if len(cancer_reasons) > 1:
                 cancer_reasons.sort(key=_reason_order)
             ranked.append(
@@ -557,6 +566,7 @@ class Scorer:
                     level=self.level(score),
                     reasons=tuple(cancer_reasons),
                     screening=cancer.screening,
+                    note=note,
                 )
             )
         if len(ranked) > 1:

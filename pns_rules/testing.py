@@ -267,7 +267,8 @@ def assert_constraints_respected(
 
 def assert_traceable(kb: KnowledgeBase, result: Differential, fired: frozenset[str]) -> None:
     """Every syndrome, category and cancer of ``result`` comes from the rules that ``fired``, and
-    every score is what its listed reasons add up to."""
+    every score is what its listed reasons add up to (times the cited factor for a cancer much
+    rarer in the patient's sex)."""
     assert set(result.fired_rules) == set(fired), "the evidence is not the rules that fired"
     candidates = {s.id: s for s in result.syndromes}
     assert set(candidates) == {kb.rules[r].syndrome for r in fired}
@@ -294,7 +295,15 @@ def assert_traceable(kb: KnowledgeBase, result: Differential, fired: frozenset[s
             sum(r.points for r in cancer.reasons if r.syndrome == syndrome)
             for syndrome in {r.syndrome for r in cancer.reasons}
         )
-        assert abs(cancer.score - round(best, 2)) < 1e-9, cancer.id
+        expected = round(best, 2)
+        rare = kb.cancers[cancer.id].rare_in
+        if rare is not None and result.sex == rare.sex:
+            # A cancer much rarer in the patient's sex: scaled by the cited factor, and said so.
+            expected = round(expected * rare.factor, 4)
+            assert cancer.note is not None and rare.citation in cancer.note, cancer.id
+        else:
+            assert cancer.note is None, cancer.id
+        assert abs(cancer.score - expected) < 1e-9, cancer.id
 
 
 def assert_scores_consistent(kb: KnowledgeBase, result: Differential) -> None:

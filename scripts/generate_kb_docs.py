@@ -114,8 +114,12 @@ def render(kb: KnowledgeBase) -> str:
     lines += ["|---|---|---|---|---|---|"]
     for cancer in sorted(kb.cancers.values(), key=lambda c: c.name):
         screening = cancer.screening
+        sex = cancer.sex or "any"
+        if cancer.rare_in is not None:
+            rare = cancer.rare_in
+            sex += f" (x{rare.factor:g} for {rare.sex} patients, {_link(rare.citation)})"
         lines.append(
-            f"| {cancer.name} (`{cancer.id}`) | {cancer.sex or 'any'} | {_cell(screening.first_line)} | "
+            f"| {cancer.name} (`{cancer.id}`) | {sex} | {_cell(screening.first_line)} | "
             f"{_cell(screening.second_line)} | {_cell(screening.repeat)} | {_link(screening.citation)} |"
         )
     lines += ["", "## Findings", "", "| id | label | kind | synonyms | antibody risk |"]
@@ -140,6 +144,10 @@ def render(kb: KnowledgeBase) -> str:
         used[rule.citation].add(f"rule {rule.id}")
     for cancer in kb.cancers.values():
         used[cancer.screening.citation].add(f"screening {cancer.id}")
+        if cancer.rare_in is not None:
+            used[cancer.rare_in.citation].add(
+                f"rarity of {cancer.id} in {cancer.rare_in.sex} patients"
+            )
     for finding in kb.findings.values():
         if finding.citation:
             used[finding.citation].add(f"finding {finding.id}")

@@ -9,7 +9,8 @@ speed. Keep the two in step when the scoring changes.
 - A cancer's support from one syndrome is the syndrome's score times the strength of their
   association, plus the extra points of the syndrome's fired rules that name the cancer; its score
   is the support of its best syndrome.
-  Cancers of the other sex, and associations outside their age range, are left out.
+  Cancers of the other sex, and associations outside their age range, are left out. A cancer
+  much rarer in the patient's sex (``rare_in``) has its score multiplied by the cited factor.
 - A category's score is the score of its best syndrome.
 
 Every score is a sum or maximum of non-negative terms over fired rules, and rules only ever ask for
@@ -240,6 +241,14 @@ def _cancers(
     for cancer_id, cancer_reasons in reasons.items():
         cancer = kb.cancers[cancer_id]
         score = cancer_score(cancer_reasons)
+        note = None
+        rare = cancer.rare_in
+        if rare is not None and patient.sex == rare.sex:
+            score = round(score * rare.factor, 4)
+            person, people = {"female": ("woman", "women"), "male": ("man", "men")}[rare.sex]
+            note = (
+                f"score x{rare.factor:g} for a {person}: much rarer in {people} [{rare.citation}]"
+            )
         ranked.append(
             CancerCandidate(
                 id=cancer.id,
@@ -250,6 +259,7 @@ def _cancers(
                     sorted(cancer_reasons, key=lambda r: (-r.points, r.syndrome, r.rule or ""))
                 ),
                 screening=cancer.screening,
+                note=note,
             )
         )
     ranked.sort(key=lambda c: (-c.score, c.id))

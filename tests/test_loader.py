@@ -80,6 +80,33 @@ DEFECTS = [
         "\n",
         "missing required key(s): screening.citation",
     ),
+    (
+        "cancers.toml",
+        'name = "Breast cancer"\nsex = "any"\n',
+        'name = "Breast cancer"\nsex = "any"\n'
+        'rare_in = { sex = "male", factor = 1.5, citation = "DOI:10.1056/NEJMra1707939" }\n',
+        "`rare_in.factor` must be between 0 and 1, got 1.5",
+    ),
+    (
+        "cancers.toml",
+        'name = "Breast cancer"\nsex = "any"\n',
+        'name = "Breast cancer"\nsex = "any"\nrare_in = { sex = "men", factor = 0.01, '
+        'citation = "DOI:10.1056/NEJMra1707939" }\n',
+        "`rare_in.sex` is 'men'; expected one of female, male",
+    ),
+    (
+        "cancers.toml",
+        'name = "Breast cancer"\nsex = "any"\n',
+        'name = "Breast cancer"\nsex = "any"\nrare_in = { sex = "male", factor = 0.01 }\n',
+        "missing required key(s): rare_in.citation",
+    ),
+    (
+        "cancers.toml",
+        'name = "Breast cancer"\nsex = "any"\n',
+        'name = "Breast cancer"\nsex = "female"\nrare_in = { sex = "male", factor = 0.01, '
+        'citation = "DOI:10.1056/NEJMra1707939" }\n',
+        '`rare_in` needs `sex = "any"`',
+    ),
 ]
 
 

@@ -64,6 +64,23 @@ def test_sex_specific_cancer_never_suggested_for_the_other_sex() -> None:
     assert all("ovarian" not in c for s in result.syndromes for c in s.cancers)
 
 
+def test_a_cancer_rare_in_the_patients_sex_is_scaled_down_not_dropped() -> None:
+    # Breast cancer in men is about 1% of breast cancers (rare_in in rules/cancers.toml).
+    findings = ["ataxia", "nystagmus", "dysarthria"]
+    man = suggest(findings, age=62, sex="male", antibodies=["anti-Yo"])
+    unknown = suggest(findings, age=62, antibodies=["anti-Yo"])
+    (male_breast,) = [c for c in man.cancers if c.id == "breast-cancer"]
+    (any_breast,) = [c for c in unknown.cancers if c.id == "breast-cancer"]
+    assert male_breast.reasons == any_breast.reasons  # same evidence...
+    assert male_breast.score == round(any_breast.score * 0.01, 4)  # ...scaled by the cited share
+    assert male_breast.note is not None and "DOI:10.1056/NEJMra1707939" in male_breast.note
+    assert any_breast.note is None
+    assert man.cancers.index(male_breast) == len(man.cancers) - 1  # ranked after the rest
+    assert unknown.cancers.index(any_breast) <= 1
+    woman = suggest(findings, age=62, sex="female", antibodies=["anti-Yo"])
+    assert all(c.note is None for c in woman.cancers)
+
+
 def test_each_category_is_reachable() -> None:
     examples = {
         "endocrine": ["hyponatremia", "confusion"],
