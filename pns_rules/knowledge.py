@@ -40,7 +40,7 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 #: The kinds a vocabulary finding may have.
-FINDING_KINDS: tuple[str, ...] = ("symptom", "sign", "lab", "antibody", "history")
+FINDING_KINDS: tuple[str, ...] = ("symptom", "sign", "lab", "antibody", "history", "diagnosis")
 #: The sexes a patient may have (``None`` means unknown).
 SEXES: tuple[str, ...] = ("female", "male")
 

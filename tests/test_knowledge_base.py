@@ -12,6 +12,7 @@ import pytest
 from pns_rules import suggest
 from pns_rules.knowledge import KnowledgeBase
 from pns_rules.loader import CITATION_RE
+from pns_rules.scoring import FULL_PHENOTYPE_WEIGHT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,6 +115,34 @@ def test_lab_abnormalities_are_hpo_coded(kb: KnowledgeBase) -> None:
     for label in ["Hyponatremia", "Hypercalcemia", "Hypokalemia", "Hypoglycemia", "Polycythemia"]:
         found = [f for f in kb.findings.values() if f.label == label]
         assert found and re.match(r"^HP:\d{7}$", found[0].id), label
+
+
+def test_a_diagnosed_syndrome_entered_by_name_counts_as_its_full_phenotype(
+    kb: KnowledgeBase,
+) -> None:
+    diagnoses = [f for f in kb.findings.values() if f.kind == "diagnosis"]
+    assert len(diagnoses) >= 10
+    for finding in diagnoses:
+        (rule,) = [r for r in kb.rules.values() if r.all_of == (finding.id,) and not r.any_of]
+        assert rule.item == "phenotype" and rule.age is None and rule.sex is None, finding.id
+        for name in (finding.label, *finding.synonyms):
+            result = suggest([name])  # no age or sex: only the diagnosis rule can fire
+            assert result.findings[0].id == finding.id, name
+            top = result.syndromes[0]
+            assert top.id == rule.syndrome, name
+            assert top.score == rule.weight >= FULL_PHENOTYPE_WEIGHT, name
+            if top.pns_care is not None:  # a Graus phenotype: its PNS-Care phenotype points
+                assert top.pns_care.phenotype_points > 0, name
+
+
+def test_a_diagnosed_syndrome_keeps_its_age_and_sex_cancer_points() -> None:
+    # Dermatomyositis in a woman: pelvic ultrasound and mammography (EFNS); in a child with
+    # opsoclonus-myoclonus, neuroblastoma.
+    woman = suggest(["dermatomyositis"], age=55, sex="female")
+    assert "dm-woman" in woman.fired_rules and "dm-over-50" in woman.fired_rules
+    assert {c.id for c in woman.cancers[:2]} == {"breast-cancer", "ovarian-cancer"}
+    child = suggest(["opsoclonus-myoclonus syndrome"], age=2)
+    assert child.cancers[0].id == "neuroblastoma"
 
 
 def test_every_associated_cancer_is_screened(kb: KnowledgeBase) -> None:
