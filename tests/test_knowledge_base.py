@@ -121,10 +121,17 @@ def test_a_diagnosed_syndrome_entered_by_name_counts_as_its_full_phenotype(
     kb: KnowledgeBase,
 ) -> None:
     diagnoses = [f for f in kb.findings.values() if f.kind == "diagnosis"]
-    assert len(diagnoses) >= 10
+    assert len(diagnoses) >= 20
     for finding in diagnoses:
         (rule,) = [r for r in kb.rules.values() if r.all_of == (finding.id,) and not r.any_of]
-        assert rule.item == "phenotype" and rule.age is None and rule.sex is None, finding.id
+        assert rule.item in {"phenotype", "lab"} and rule.age is None and rule.sex is None
+        full_picture = max(
+            kb.rules[r].weight
+            for r in kb.rules_by_syndrome[rule.syndrome]
+            if kb.rules[r].item == rule.item and r != rule.id
+        )
+        # a diagnosis counts as a full picture, never more than the syndrome's own full picture
+        assert FULL_PHENOTYPE_WEIGHT <= rule.weight <= full_picture, finding.id
         for name in (finding.label, *finding.synonyms):
             result = suggest([name])  # no age or sex: only the diagnosis rule can fire
             assert result.findings[0].id == finding.id, name
