@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from .engine import Engine
 from .errors import PnsRulesError
+from .loader import LIST_SEPARATOR
 from .results import Differential, Ranking
 
 __all__ = [
@@ -50,8 +51,8 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 )
 #: Every output row says what it is.
 NOTICE = "Decision support, not a diagnosis."
-#: Separates terms in one cell.
-SEPARATOR = ";"
+#: Separates terms in one cell (no finding name contains it: the loader refuses such names).
+SEPARATOR = LIST_SEPARATOR
 
 
 class RowError(ValueError):

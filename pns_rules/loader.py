@@ -69,6 +69,8 @@ _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HPO_ID_RE = re.compile(r"^HP:\d{7}$")
 _ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
 _CITATION_KEYS = ("citation", "citations")
+#: Separates terms in one cell of a batch CSV file (pns_rules.cohort): no finding name may hold it.
+LIST_SEPARATOR = ";"
 
 
 @attrs.frozen
@@ -502,9 +504,17 @@ class _Builder:
             citation = _citation(entry, "citation")
         elif "citation" in entry:
             citation = _citation(entry, "citation")
+        label = _string(entry, "label")
+        for name in (label, *synonyms):
+            if LIST_SEPARATOR in name:
+                raise _Invalid(
+                    "E012",
+                    f"finding name {name!r} contains {LIST_SEPARATOR!r}, which separates findings "
+                    "in batch CSV files; reword it",
+                )
         return Finding(
             id=finding_id,
-            label=_string(entry, "label"),
+            label=label,
             kind=kind,
             synonyms=synonyms,
             snomed=snomed,

@@ -81,6 +81,12 @@ DEFECTS = [
         "missing required key(s): screening.citation",
     ),
     (
+        "findings.toml",
+        '"dizziness", "spinning sensation"',
+        '"dizziness; spinning sensation"',
+        "contains ';', which separates findings in batch CSV files",
+    ),
+    (
         "cancers.toml",
         'name = "Breast cancer"\nsex = "any"\n',
         'name = "Breast cancer"\nsex = "any"\n'
