@@ -15,8 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Measured on all sets together; the targets are 0.90 for both.
-CATEGORY_FLOOR = 0.85  # measured 0.855 on 2026-11-26 (eight sets; set 8 added held out)
-CANCER_TOP3_FLOOR = 0.61  # measured 0.622 on 2026-11-26 (eight sets; set 8 added held out)
+CATEGORY_FLOOR = 0.85  # measured 0.852 on 2026-11-26 (nine sets; set 9 added held out)
+CANCER_TOP3_FLOOR = 0.61  # measured 0.617 on 2026-11-26 (nine sets; set 9 added held out)
 
 
 @pytest.fixture(scope="module")
