@@ -135,10 +135,16 @@ class Cancer:
     screening: Screening
     rare_in: RareIn | None = None
 
-    def factor_for(self, sex: str | None) -> float:
-        """What this cancer's score is multiplied by for a patient of ``sex`` (1.0 unless rare)."""
+    def rare_for(self, sex: str | None) -> RareIn | None:
+        """``rare_in`` when it applies to a patient of ``sex``, else ``None``."""
         rare = self.rare_in
-        return rare.factor if rare is not None and sex == rare.sex else 1.0
+        return rare if rare is not None and sex == rare.sex else None
+
+    def scaled(self, score: float, sex: str | None) -> float:
+        """``score`` (its best syndrome's support) for a patient of ``sex``: multiplied by the
+        ``rare_in`` factor where it applies, to 4 places so that it never rounds to 0."""
+        rare = self.rare_for(sex)
+        return score if rare is None else round(score * rare.factor, 4)
 
 
 @attrs.frozen

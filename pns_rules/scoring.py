@@ -306,10 +306,7 @@ class Scorer:
         cancers = []
         for cancer_id, value in support.items():
             cancer = cancers_kb[cancer_id]
-            score = round(value, 2)
-            factor = cancer.factor_for(sex)
-            if factor != 1.0:
-                score = round(score * factor, 4)  # 4 places: never rounds to 0
+            score = cancer.scaled(round(value, 2), sex)
             cancers.append(RankedCancer(cancer_id, cancer.name, score, level(score)))
         if len(cancers) > 1:
             cancers.sort(key=_score_then_id)
@@ -550,12 +547,8 @@ class Scorer:
         ranked = []
         for cancer_id, cancer_reasons in reasons.items():
             cancer = cancers[cancer_id]
-            score = cancer_score(cancer_reasons)
-            factor = cancer.factor_for(sex)
-            note = None
-            if factor != 1.0:
-                score = round(score * factor, 4)  # 4 places: never rounds to 0
-                note = cancer.rare_in.describe() if cancer.rare_in is not None else None
+            score = cancer.scaled(cancer_score(cancer_reasons), sex)
+            rare = cancer.rare_for(sex)
             if len(cancer_reasons) > 1:
                 cancer_reasons.sort(key=_reason_order)
             ranked.append(
@@ -566,7 +559,7 @@ class Scorer:
                     level=self.level(score),
                     reasons=tuple(cancer_reasons),
                     screening=cancer.screening,
-                    note=note,
+                    note=None if rare is None else rare.describe(),
                 )
             )
         if len(ranked) > 1:
