@@ -141,8 +141,7 @@ def _hpo_term_index(kb: KnowledgeBase) -> list[Problem]:
     try:
         kb.hpo_terms.load()
     except RuleFileError as exc:
-        code = exc.code or "E052"
-        return [Problem(exc.path, exc.line, exc.entry, code, exc.message.removeprefix(f"{code}: "))]
+        return [Problem(exc.path, exc.line, exc.entry, exc.code or "E052", exc.detail)]
     return []
 
 

@@ -86,7 +86,8 @@ class RuleFileError(PnsRulesError, ValueError):
 
     ``path`` is the file (or directory), ``entry`` the id of the offending entry when known,
     ``line`` its 1-based line number when the format allows, and ``code`` the problem code (such as
-    ``"E021"``, see docs/errors.md) when there is one; ``message`` then starts with that code.
+    ``"E021"``, see docs/errors.md) when there is one; ``message`` then starts with that code, and
+    ``detail`` is the message without it.
     Loading never returns a half-built rule base: either every file is valid or this is raised.
     """
 
@@ -103,6 +104,7 @@ class RuleFileError(PnsRulesError, ValueError):
         self.entry = entry
         self.line = line
         self.code = code
+        self.detail = message
         self.message = message if code is None else f"{code}: {message}"
         location = path if line is None else f"{path}:{line}"
         where = f" [{entry}]" if entry else ""
