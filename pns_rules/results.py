@@ -193,8 +193,9 @@ class RuleBaseInfo:
 class Differential:
     """A ranked, explained paraneoplastic differential for one patient.
 
-    Every candidate list is ordered by score (highest first), ties broken by id. ``notice`` says
-    what the result is and is not.
+    Every candidate list is ordered by score (highest first), ties broken by id; cancers of equal
+    score follow their best syndrome's rank and then the order of its associations in the rule
+    files (docs/scoring.md). ``notice`` says what the result is and is not.
     """
 
     categories: tuple[CategoryCandidate, ...]

@@ -7,6 +7,9 @@
   is the support of its best syndrome.
   Cancers of the other sex, and associations outside their age range, are left out.
 - A category's score is the score of its best syndrome.
+- Cancers of equal score are ordered by their best syndrome's rank, then by the position of the
+  cancer in that syndrome's list of associations (curators list each strength most frequent
+  first), then by id.
 
 Every score is a sum or maximum of non-negative terms over fired rules, and rules only ever ask for
 findings to be present, so adding a finding never lowers any score.
@@ -170,6 +173,14 @@ class Scorer:
             syndrome_id: {link.cancer: link for link in links}
             for syndrome_id, links in self._links.items()
         }
+        #: per syndrome: the position of each cancer in its list of associations (first listing),
+        #: which orders cancers of equal score
+        self._positions = {
+            s.id: {
+                link.cancer: len(s.cancers) - 1 - i for i, link in enumerate(reversed(s.cancers))
+            }
+            for s in kb.syndromes.values()
+        }
         #: rule infos per syndrome, in file order (for what to look for next)
         self._by_syndrome = {
             syndrome_id: tuple(self._rules[r] for r in rule_ids)
@@ -289,7 +300,9 @@ class Scorer:
         age = patient.age
         sex = patient.sex
         support: dict[str, float] = {}  # cancer -> support of its best syndrome so far
-        for candidate in syndromes:
+        order: dict[str, tuple[int, int]] = {}  # cancer -> (best syndrome's rank, position there)
+        for syndrome_rank, candidate in enumerate(syndromes):
+            positions = self._positions[candidate.id]
             points: dict[str, float] = {}
             for link in self._applicable_links(candidate.id, age, sex):
                 points[link.cancer] = (
@@ -300,16 +313,24 @@ class Scorer:
             ):
                 points[cancer_id] = points.get(cancer_id, 0.0) + reason.points
             for cancer_id, value in points.items():
+                value = round(value, 2)
                 if cancer_id not in support or value > support[cancer_id]:
                     support[cancer_id] = value
+                    order[cancer_id] = (syndrome_rank, positions.get(cancer_id, len(positions)))
         cancers_kb = self._kb.cancers
-        cancers = []
+        keyed = []
         for cancer_id, value in support.items():
             cancer = cancers_kb[cancer_id]
-            score = cancer.scaled(round(value, 2), sex)
-            cancers.append(RankedCancer(cancer_id, cancer.name, score, level(score)))
-        if len(cancers) > 1:
-            cancers.sort(key=_score_then_id)
+            score = cancer.scaled(value, sex)
+            keyed.append(
+                (
+                    (-score, *order[cancer_id], cancer_id),
+                    RankedCancer(cancer_id, cancer.name, score, level(score)),
+                )
+            )
+        if len(keyed) > 1:
+            keyed.sort(key=_first)
+        cancers = [ranked_cancer for _, ranked_cancer in keyed]
         categories: dict[str, RankedCategory] = {}
         for candidate in syndromes:
             if candidate.category not in categories:
@@ -544,27 +565,39 @@ class Scorer:
                 else:
                     found.append(reason)
         cancers = self._kb.cancers
+        syndrome_ranks = {candidate.id: n for n, candidate in enumerate(syndromes)}
         ranked = []
         for cancer_id, cancer_reasons in reasons.items():
             cancer = cancers[cancer_id]
-            score = cancer.scaled(cancer_score(cancer_reasons), sex)
+            support, best = best_support(cancer_reasons)
+            score = cancer.scaled(support, sex)
             rare = cancer.rare_for(sex)
             if len(cancer_reasons) > 1:
                 cancer_reasons.sort(key=_reason_order)
+            positions = self._positions[best]
+            key = (
+                -score,
+                syndrome_ranks[best],
+                positions.get(cancer_id, len(positions)),
+                cancer_id,
+            )
             ranked.append(
-                CancerCandidate(
-                    id=cancer.id,
-                    name=cancer.name,
-                    score=score,
-                    level=self.level(score),
-                    reasons=tuple(cancer_reasons),
-                    screening=cancer.screening,
-                    note=None if rare is None else rare.describe(),
+                (
+                    key,
+                    CancerCandidate(
+                        id=cancer.id,
+                        name=cancer.name,
+                        score=score,
+                        level=self.level(score),
+                        reasons=tuple(cancer_reasons),
+                        screening=cancer.screening,
+                        note=None if rare is None else rare.describe(),
+                    ),
                 )
             )
         if len(ranked) > 1:
-            ranked.sort(key=_score_then_id)
-        return tuple(ranked)
+            ranked.sort(key=_first)
+        return tuple(candidate for _, candidate in ranked)
 
     def _categories(self, syndromes: list[SyndromeCandidate]) -> tuple[CategoryCandidate, ...]:
         members: dict[str, list[str]] = {}
@@ -594,6 +627,10 @@ def _score_then_id(
     candidate: SyndromeCandidate | CancerCandidate | RankedSyndrome | RankedCancer,
 ) -> tuple[float, str]:
     return (-candidate.score, candidate.id)
+
+
+def _first(pair: tuple[tuple[float, int, int, str], object]) -> tuple[float, int, int, str]:
+    return pair[0]
 
 
 def _score_then_name(candidate: CategoryCandidate | RankedCategory) -> tuple[float, str]:
@@ -659,7 +696,23 @@ def cancer_score(reasons: Iterable[CancerReason]) -> float:
     Syndromes in a differential are alternative explanations of one patient, so their support is
     not added up: an antibody that several syndromes share must not count once per syndrome.
     """
+    listed = list(reasons)
+    return best_support(listed)[0] if listed else 0.0
+
+
+def best_support(reasons: Iterable[CancerReason]) -> tuple[float, str]:
+    """A cancer's score (as :func:`cancer_score`) and its best syndrome: the first, in the order
+    of ``reasons``, whose support gives that score.
+
+    ``reasons`` must not be empty.
+    """
     per_syndrome: dict[str, float] = {}
     for reason in reasons:
         per_syndrome[reason.syndrome] = per_syndrome.get(reason.syndrome, 0.0) + reason.points
-    return round(max(per_syndrome.values(), default=0.0), 2)
+    best = ""
+    score = -1.0
+    for syndrome, value in per_syndrome.items():
+        value = round(value, 2)
+        if value > score:
+            best, score = syndrome, value
+    return score, best

@@ -307,12 +307,13 @@ def assert_traceable(kb: KnowledgeBase, result: Differential, fired: frozenset[s
 
 
 def assert_scores_consistent(kb: KnowledgeBase, result: Differential) -> None:
-    """Candidates are ordered by score then id (categories by name), every score is positive with
-    the level the manifest gives it, and each syndrome scores the sum over its items of the
+    """Candidates are ordered by score then id (categories by name; cancers of equal score by
+    their best syndrome's rank, then their position in its associations), every score is positive
+    with the level the manifest gives it, and each syndrome scores the sum over its items of the
     heaviest fired rule, the one marked as counted."""
     orders: list[tuple[Sequence[Any], Callable[[Any], Any]]] = [
         (result.syndromes, lambda c: (-c.score, c.id)),
-        (result.cancers, lambda c: (-c.score, c.id)),
+        (result.cancers, _cancer_order(kb, result)),
         (result.categories, lambda c: (-c.score, c.name)),
     ]
     for candidates, key in orders:
@@ -333,6 +334,25 @@ def assert_scores_consistent(kb: KnowledgeBase, result: Differential) -> None:
         for evidence in syndrome.evidence:
             assert evidence.weight <= counted[evidence.item]
         assert syndrome.score == sum(counted.values()), syndrome.id
+
+
+def _cancer_order(kb: KnowledgeBase, result: Differential) -> Callable[[Any], Any]:
+    """The order of cancers docs/scoring.md gives: score, then the rank of the best syndrome (the
+    highest-ranked one whose support gives the score), then the cancer's first position among that
+    syndrome's associations (curators list each strength most frequent first), then id."""
+    rank = {syndrome.id: n for n, syndrome in enumerate(result.syndromes)}
+
+    def key(cancer: Any) -> tuple[float, int, int, str]:
+        support: dict[str, float] = {}
+        for reason in cancer.reasons:
+            support[reason.syndrome] = support.get(reason.syndrome, 0.0) + reason.points
+        top = max(round(value, 2) for value in support.values())
+        best = min((s for s in support if round(support[s], 2) == top), key=rank.__getitem__)
+        listed = [link.cancer for link in kb.syndromes[best].cancers]
+        position = listed.index(cancer.id) if cancer.id in listed else len(listed)
+        return (-cancer.score, rank[best], position, cancer.id)
+
+    return key
 
 
 def assert_consistent(

@@ -12,6 +12,8 @@ speed. Keep the two in step when the scoring changes.
   Cancers of the other sex, and associations outside their age range, are left out. A cancer
   much rarer in the patient's sex (``rare_in``) has its score multiplied by the cited factor.
 - A category's score is the score of its best syndrome.
+- Cancers of equal score are ordered by their best syndrome's rank (the highest-ranked syndrome
+  giving the score), then by the cancer's first position in that syndrome's associations, then by id.
 
 Every score is a sum or maximum of non-negative terms over fired rules, and rules only ever ask for
 findings to be present, so adding a finding never lowers any score.
@@ -262,7 +264,21 @@ def _cancers(
                 note=note,
             )
         )
-    ranked.sort(key=lambda c: (-c.score, c.id))
+    syndrome_rank = {candidate.id: n for n, candidate in enumerate(syndromes)}
+
+    def order(candidate: CancerCandidate) -> tuple[float, int, int, str]:
+        support: dict[str, float] = {}
+        for reason in candidate.reasons:
+            support[reason.syndrome] = support.get(reason.syndrome, 0.0) + reason.points
+        top = max(round(value, 2) for value in support.values())
+        best = min(
+            (s for s, value in support.items() if round(value, 2) == top), key=syndrome_rank.get
+        )
+        listed = [link.cancer for link in kb.syndromes[best].cancers]
+        position = listed.index(candidate.id) if candidate.id in listed else len(listed)
+        return (-candidate.score, syndrome_rank[best], position, candidate.id)
+
+    ranked.sort(key=order)
     return tuple(ranked)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,88 @@ def test_extra_cancer_points_follow_the_association_age_range() -> None:
                 assert link.age.contains(10), (cancer.id, reason)
     adult = suggest(["memory loss", "seizures"], age=60, antibodies=["anti-Hu"])
     assert adult.cancers[0].id == "sclc"
+
+
+_TIED_RULES = """
+[[finding]]
+id = "pns:lead"
+label = "lead finding"
+kind = "sign"
+
+[[finding]]
+id = "pns:minor"
+label = "minor finding"
+kind = "sign"
+{cancers}
+[[syndrome]]
+id = "leading"
+name = "Leading syndrome"
+category = "other"
+citations = ["PMID:1"]
+cancers = [{leading_links}]
+
+[[syndrome]]
+id = "lesser"
+name = "Lesser syndrome"
+category = "other"
+citations = ["PMID:1"]
+cancers = [{{ id = "cancer-m", strength = "strong", citation = "PMID:1" }}]
+
+[[rule]]
+id = "leading-rule"
+syndrome = "leading"
+weight = 2
+all = ["lead finding"]
+citation = "PMID:1"
+
+[[rule]]
+id = "lesser-rule"
+syndrome = "lesser"
+weight = 1
+all = ["minor finding"]
+citation = "PMID:1"
+"""
+_MANIFEST = """name = "tie-break rule base"
+version = "0"
+
+[scoring]
+high = 6
+intermediate = 4
+
+[scoring.strength]
+strong = 1.0
+weak = 0.5
+"""
+
+
+def _tied_engine(directory: Path, order: list[str]) -> Engine:
+    cancers = "".join(
+        f'\n[[cancer]]\nid = "{c}"\nname = "{c}"\nsex = "any"\nscreening.first_line = "a"\n'
+        f'screening.second_line = "b"\nscreening.repeat = "once"\nscreening.citation = "PMID:1"\n'
+        for c in ["cancer-a", "cancer-m", "cancer-z"]
+    )
+    links = ", ".join(f'{{ id = "{c}", strength = "weak", citation = "PMID:1" }}' for c in order)
+    directory.mkdir()
+    (directory / "manifest.toml").write_text(_MANIFEST)
+    (directory / "rules.toml").write_text(_TIED_RULES.format(cancers=cancers, leading_links=links))
+    return Engine.from_directory(directory)
+
+
+@pytest.mark.parametrize(
+    "order", [["cancer-z", "cancer-a"], ["cancer-a", "cancer-z"]], ids=["z-first", "a-first"]
+)
+def test_cancers_of_equal_score_follow_the_rule_files_order(
+    tmp_path: Path, order: list[str]
+) -> None:
+    # The leading syndrome (2 points) gives both its weak cancers 1.0, as much as the lesser
+    # syndrome (1 point) gives its strong one: the leading syndrome's cancers come first, in the
+    # order its list gives them, whatever their ids.
+    engine = _tied_engine(tmp_path / "rules", order)
+    result = engine.suggest(["lead finding", "minor finding"])
+    assert [(c.id, c.score) for c in result.cancers] == [
+        (order[0], 1.0),
+        (order[1], 1.0),
+        ("cancer-m", 1.0),
+    ]
+    ranked = engine.ranking(["lead finding", "minor finding"])
+    assert [c.id for c in ranked.cancers] == [c.id for c in result.cancers]

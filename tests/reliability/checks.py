@@ -68,8 +68,13 @@ def check_differential(
         for candidate in group:
             assert math.isfinite(candidate.score) and candidate.score > 0
             assert candidate.level in LEVELS
+    for group in (result.categories, result.syndromes):
         keys = [(-c.score, getattr(c, "id", getattr(c, "name", ""))) for c in group]
         assert keys == sorted(keys)
+    # cancers of equal score follow their best syndrome, then the rule files' order
+    # (docs/scoring.md; the property tests check that order exactly)
+    scores = [c.score for c in result.cancers]
+    assert scores == sorted(scores, reverse=True)
     if terms is not None:
         accounted = {r.given for r in result.findings} | {u.given for u in result.unrecognized}
         assert set(terms) <= accounted, set(terms) - accounted
