@@ -54,6 +54,8 @@ CODES: Mapping[str, str] = {
     "and item fires too",
     "W073": "an `at_least` list names a finding and a more general finding it counts as (an HPO "
     "ancestor): one given finding counts twice towards n",
+    "W074": "a syndrome lists a cancer after one of weaker strength: links are listed strongest "
+    "first, and within a strength their order breaks ties between the cancers' scores",
     "W080": "a finding no rule uses",
     "W081": "a syndrome no rule reaches",
     "W082": "a cancer no syndrome names and no rule gives points to",
@@ -165,6 +167,7 @@ def check_knowledge_base(
     checker = _Checker(kb, where)
     checker.rules()
     checker.associations()
+    checker.link_order()
     checker.pairs()
     if orphans:
         checker.orphans()
@@ -395,6 +398,21 @@ class _Checker:
                         f"the association with {link.cancer!r} ({' and '.join(limits)}) can "
                         "never apply: no rule of the syndrome fires for such a patient",
                     )
+
+    def link_order(self) -> None:
+        factors = self.kb.scoring.strength
+        for syndrome in self.kb.syndromes.values():
+            for before, link in zip(syndrome.cancers, syndrome.cancers[1:], strict=False):
+                if factors[link.strength] > factors[before.strength]:
+                    self.report(
+                        "syndrome",
+                        syndrome.id,
+                        "W074",
+                        f"{link.cancer!r} ({link.strength}) is listed after {before.cancer!r} "
+                        f"({before.strength}): list the links strongest first, and within a "
+                        "strength most frequent first (the order breaks ties)",
+                    )
+                    break
 
     def pairs(self) -> None:
         groups: dict[tuple[str, str], list[Rule]] = {}

@@ -236,6 +236,23 @@ def _association_that_never_applies(f: RuleFile) -> int:
     return line
 
 
+def _weaker_link_first(f: RuleFile) -> int:
+    # the shipped manifest's strengths, which the copied rule directory keeps
+    line = f.add(
+        "syndrome",
+        id="injected-ordered-syndrome",
+        name="Injected syndrome with its links out of order",
+        category="other",
+        citations=[CITATION],
+        cancers=[
+            {"id": "injected-cancer", "strength": "weak", "citation": CITATION},
+            {"id": "injected-male-cancer", "strength": "strong", "citation": CITATION},
+        ],
+    )
+    f.rule("reaches-ordered", syndrome="injected-ordered-syndrome", all=["pns:injected-three"])
+    return line
+
+
 def _duplicate_rule(f: RuleFile) -> int:
     return f.rule("copy-of-base", all=["pns:injected-two", "Injected finding one"])
 
@@ -317,6 +334,7 @@ DEFECTS = [
     ("W070", _subsumed_rule),
     ("W072", _never_counts),
     ("W073", _double_count),
+    ("W074", _weaker_link_first),
     ("W080", _unused_finding),
     ("W081", _unreached_syndrome),
     ("W082", _unnamed_cancer),
