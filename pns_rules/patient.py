@@ -12,7 +12,7 @@ from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import RecognizedFinding, UnrecognizedFinding
-from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
+from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, contained_terms, normalize_term
 
 __all__ = [
     "MAX_AGE",
@@ -346,4 +346,5 @@ def _listed(labels: list[str], limit: int = 5) -> str:
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:
     if len(given) > min(MAX_SUGGESTIBLE_LENGTH * 4, MAX_TERM_LENGTH):
         return ()
-    return closest_terms(given, kb.suggestion_keys)
+    named = contained_terms(given, kb.suggestion_keys)
+    return tuple(dict.fromkeys((*named, *closest_terms(given, kb.suggestion_keys))))[:5]

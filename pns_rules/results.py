@@ -52,7 +52,12 @@ class RecognizedFinding:
 
 @attrs.frozen
 class UnrecognizedFinding:
-    """An input term that is not in the vocabulary, with the closest known terms."""
+    """An input term that is not in the vocabulary, with known terms it may mean.
+
+    ``suggestions`` lists, up to five, the known terms whose words appear in the text (longest
+    first: "biopsy consistent with Sweet syndrome" suggests Sweet syndrome), then the closest
+    spellings. A suggestion is never read as the finding: the text may deny it ("no ataxia").
+    """
 
     given: str
     suggestions: tuple[str, ...]

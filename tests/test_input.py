@@ -7,6 +7,7 @@ import math
 import pytest
 
 from pns_rules import InputError, UnknownFindingError, suggest
+from pns_rules.vocabulary import contained_terms
 from tests.helpers import ranking
 
 
@@ -60,6 +61,23 @@ def test_lenient_mode_reports_unknown_terms_in_the_result() -> None:
     assert [u.given for u in result.unrecognized] == ["atxia"]
     assert "Ataxia" in result.unrecognized[0].suggestions
     assert result.syndromes[0].category == "neurological"
+
+
+def test_free_text_naming_a_known_term_suggests_it_but_is_not_read_as_it() -> None:
+    text = "Skin biopsy consistent with Sweet syndrome (neutrophilic dermal infiltrate)."
+    result = suggest([text, "no ataxia"], age=60, strict=False)
+    assert [u.given for u in result.unrecognized] == [text, "no ataxia"]
+    assert result.unrecognized[0].suggestions[0] == "Sweet syndrome"
+    assert "Ataxia" in result.unrecognized[1].suggestions
+    assert result.syndromes == ()  # suggested, never read: the text may deny it
+
+
+def test_known_terms_are_found_in_free_text_as_whole_words_longest_first() -> None:
+    known = {"ataxia": "Ataxia", "gait ataxia": "Gait ataxia", "acne": "Acne"}
+    assert contained_terms("progressive gait ataxia.", known) == ("Gait ataxia", "Ataxia")
+    assert contained_terms("ataxias and dysataxia", known) == ()
+    assert contained_terms("acne", known) == ()  # too short to look for inside text
+    assert contained_terms("x" * 10_000 + " ataxia", known) == ()  # too long to search
 
 
 def test_a_single_string_is_refused_with_a_hint() -> None:
