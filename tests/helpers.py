@@ -9,10 +9,11 @@ from typing import Any
 
 from pns_rules.testing import ranking
 
-__all__ = ["ranking", "write_rule_directory"]
+__all__ = ["SYNTHETIC_MANIFEST", "ranking", "write_rule_directory"]
 
 
-_MANIFEST = """name = "synthetic rule base"
+#: The manifest of synthetic rule directories (no clinical content).
+SYNTHETIC_MANIFEST = """name = "synthetic rule base"
 version = "0"
 
 [scoring]
@@ -21,6 +22,7 @@ intermediate = 4
 
 [scoring.strength]
 strong = 1.0
+weak = 0.5
 """
 _CANCER_AND_SYNDROME = """[[cancer]]
 id = "cancer-x"
@@ -48,7 +50,7 @@ def write_rule_directory(
     ``age``, ``sex``; ``weight`` and ``citation`` are filled in). No clinical content: for tests
     of the machinery only."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "manifest.toml").write_text(_MANIFEST)
+    (directory / "manifest.toml").write_text(SYNTHETIC_MANIFEST)
     parts = [
         f'[[finding]]\nid = "pns:f{i}"\nlabel = "finding {i}"\nkind = "sign"\n'
         for i in range(findings)

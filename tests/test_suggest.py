@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pns_rules import NOTICE, Engine, suggest
+from tests.helpers import SYNTHETIC_MANIFEST
 
 
 def test_readme_example_ranks_neurological_first() -> None:
@@ -189,17 +190,6 @@ weight = 1
 all = ["minor finding"]
 citation = "PMID:1"
 """
-_MANIFEST = """name = "tie-break rule base"
-version = "0"
-
-[scoring]
-high = 6
-intermediate = 4
-
-[scoring.strength]
-strong = 1.0
-weak = 0.5
-"""
 
 
 def _tied_engine(directory: Path, order: list[str]) -> Engine:
@@ -210,7 +200,7 @@ def _tied_engine(directory: Path, order: list[str]) -> Engine:
     )
     links = ", ".join(f'{{ id = "{c}", strength = "weak", citation = "PMID:1" }}' for c in order)
     directory.mkdir()
-    (directory / "manifest.toml").write_text(_MANIFEST)
+    (directory / "manifest.toml").write_text(SYNTHETIC_MANIFEST)
     (directory / "rules.toml").write_text(_TIED_RULES.format(cancers=cancers, leading_links=links))
     return Engine.from_directory(directory)
 
