@@ -223,3 +223,30 @@ def test_cancers_of_equal_score_follow_the_rule_files_order(
     ]
     ranked = engine.ranking(["lead finding", "minor finding"])
     assert [c.id for c in ranked.cancers] == [c.id for c in result.cancers]
+
+
+def test_angioedema_alone_stays_low_and_the_acquired_c1_inh_picture_points_to_lymphoma() -> None:
+    # ACE-inhibitor and allergic angioedema are far commoner: alone it is a low candidate; with a
+    # low C4 and a low C1q at 65 it is the acquired C1-inhibitor deficiency of B-cell lymphomas.
+    alone = suggest(["Angioedema"], age=65, sex="male")
+    assert alone.top_level == "low"
+    full = suggest(
+        [
+            "Angioedema",
+            "Decreased circulating complement C4 concentration",
+            "Decreased circulating C1q concentration",
+        ],
+        age=65,
+        sex="male",
+    )
+    assert full.syndromes[0].id == "acquired-angioedema-c1-inh"
+    assert full.syndromes[0].score > alone.syndromes[0].score
+    assert full.cancers[0].id == "non-hodgkin-lymphoma"
+
+
+def test_yellow_plaques_with_a_paraprotein_point_to_myeloma() -> None:
+    result = suggest(["Yellow skin plaque", "Paraproteinemia"], age=70, sex="female")
+    assert result.syndromes[0].id == "necrobiotic-xanthogranuloma"
+    assert result.cancers[0].id == "multiple-myeloma"
+    plaques_only = suggest(["Yellow skin plaque"], age=70, sex="female")
+    assert plaques_only.top_level == "low"
