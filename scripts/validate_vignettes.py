@@ -42,6 +42,7 @@ VIGNETTE_SETS = {
     "set 9": ROOT / "tests" / "data" / "vignettes-9.toml",
     "set 10": ROOT / "tests" / "data" / "vignettes-10.toml",
     "set 11": ROOT / "tests" / "data" / "vignettes-11.toml",
+    "set 12": ROOT / "tests" / "data" / "vignettes-12.toml",
 }
 REPORT = ROOT / "docs" / "validation.md"
 TOP_CANCERS = 3
@@ -282,7 +283,17 @@ READING = [
     "of its cancers (neuroendocrine carcinoma, Merkel cell carcinoma, gastrointestinal stromal "
     "tumour, papillary thyroid carcinoma) are outside the taxonomy. Pooled over the 185 "
     "held-out cases of sets 3 to 11: expected category first 78.9% (146), expected cancer in "
-    "the top 3 49.7% (92).",
+    "the top 3 49.7% (92). Necrobiotic xanthogranuloma, acquired angioedema with C1-inhibitor "
+    "deficiency, malignancy-associated granuloma annulare, Merkel cell carcinoma and an "
+    "age-and-sex rule for autoimmune haemolysis with an ovarian dermoid were then added from the "
+    "literature (commits 49ad11c and 3f6eb00). Set 12 (22 cases, 4 controls) was added and first "
+    "measured on the rules of commit eae5178: expected category first 81.8%, expected cancer in "
+    "the top 3 27.3%, every control without a high-level candidate; the same figures on de954da, "
+    "before any change of this session. Five of its cancers (mediastinal choriocarcinoma, "
+    "follicular dendritic cell sarcoma, signet-ring carcinoma of unknown primary, epithelioid "
+    "sarcoma, papillary thyroid carcinoma) are outside the taxonomy. Pooled over the 207 "
+    "held-out cases of sets 3 to 12: expected category first 79.2% (164), expected cancer in "
+    "the top 3 47.3% (98).",
     "",
     "Missed cases are kept: dropping cases the rules miss would flatter the figures. Many are "
     "atypical associations that a rule base faithful to the literature does not rank first "
