@@ -250,3 +250,21 @@ def test_yellow_plaques_with_a_paraprotein_point_to_myeloma() -> None:
     assert result.cancers[0].id == "multiple-myeloma"
     plaques_only = suggest(["Yellow skin plaque"], age=70, sex="female")
     assert plaques_only.top_level == "low"
+
+
+@pytest.mark.parametrize(
+    ("age", "sex", "first"),
+    [(24, "female", "ovarian-teratoma"), (70, "male", "chronic-lymphocytic-leukemia")],
+)
+def test_autoimmune_haemolysis_coded_by_its_parts_is_read_as_aiha(
+    age: int, sex: str, first: str
+) -> None:
+    # Anaemia, a positive DAT and a marker of haemolysis: AIHA, whose tumour depends on who has it.
+    parts = ["Anemia", "Positive direct antiglobulin test", "raised LDH"]
+    result = suggest(parts, age=age, sex=sex)
+    assert result.syndromes[0].id == "autoimmune-hemolytic-anemia-lymphoproliferative"
+    assert result.cancers[0].id == first
+    # without the antiglobulin test it is not autoimmune haemolysis
+    assert "autoimmune-hemolytic-anemia-lymphoproliferative" not in {
+        s.id for s in suggest(["Anemia", "raised LDH"], age=age, sex=sex).syndromes
+    }
