@@ -64,13 +64,21 @@ def contained_terms(term: str, candidates: Mapping[str, str], limit: int = 3) ->
     key = normalize_term(term)
     if not key or len(key) > MAX_SEARCHED_LENGTH:
         return ()
-    words = f" {_NOT_A_WORD.sub(' ', key).strip()} "
+    words = _padded_words(key)
     found = [
         candidate
         for candidate in candidates
         if len(candidate) >= MIN_CONTAINED_LENGTH
         and candidate != key
-        and f" {_NOT_A_WORD.sub(' ', candidate).strip()} " in words
+        and _padded_words(candidate) in words
     ]
     found.sort(key=lambda candidate: (-len(candidate), candidate))
     return tuple(dict.fromkeys(candidates[c] for c in found))[:limit]
+
+
+@functools.lru_cache(maxsize=16384)
+def _padded_words(text: str) -> str:
+    """``text`` as its words, single-spaced and padded with a space each side, so that one term's
+    words can be found inside another's as whole words (memoised: the vocabulary's keys are the
+    same for every unknown term)."""
+    return f" {_NOT_A_WORD.sub(' ', text).strip()} "
