@@ -175,12 +175,7 @@ class Scorer:
         }
         #: per syndrome: the position of each cancer in its list of associations (first listing),
         #: which orders cancers of equal score
-        self._positions = {
-            s.id: {
-                link.cancer: len(s.cancers) - 1 - i for i, link in enumerate(reversed(s.cancers))
-            }
-            for s in kb.syndromes.values()
-        }
+        self._positions = {s.id: _first_positions(s.cancers) for s in kb.syndromes.values()}
         #: rule infos per syndrome, in file order (for what to look for next)
         self._by_syndrome = {
             syndrome_id: tuple(self._rules[r] for r in rule_ids)
@@ -302,7 +297,6 @@ class Scorer:
         support: dict[str, float] = {}  # cancer -> support of its best syndrome so far
         order: dict[str, tuple[int, int]] = {}  # cancer -> (best syndrome's rank, position there)
         for syndrome_rank, candidate in enumerate(syndromes):
-            positions = self._positions[candidate.id]
             points: dict[str, float] = {}
             for link in self._applicable_links(candidate.id, age, sex):
                 points[link.cancer] = (
@@ -316,7 +310,7 @@ class Scorer:
                 value = round(value, 2)
                 if cancer_id not in support or value > support[cancer_id]:
                     support[cancer_id] = value
-                    order[cancer_id] = (syndrome_rank, positions.get(cancer_id, len(positions)))
+                    order[cancer_id] = (syndrome_rank, self._position(candidate.id, cancer_id))
         cancers_kb = self._kb.cancers
         keyed = []
         for cancer_id, value in support.items():
@@ -574,13 +568,7 @@ class Scorer:
             rare = cancer.rare_for(sex)
             if len(cancer_reasons) > 1:
                 cancer_reasons.sort(key=_reason_order)
-            positions = self._positions[best]
-            key = (
-                -score,
-                syndrome_ranks[best],
-                positions.get(cancer_id, len(positions)),
-                cancer_id,
-            )
+            key = (-score, syndrome_ranks[best], self._position(best, cancer_id), cancer_id)
             ranked.append(
                 (
                     key,
@@ -598,6 +586,12 @@ class Scorer:
         if len(ranked) > 1:
             ranked.sort(key=_first)
         return tuple(candidate for _, candidate in ranked)
+
+    def _position(self, syndrome_id: str, cancer_id: str) -> int:
+        """Where ``cancer_id`` first stands in the syndrome's associations (after them all when
+        only a rule's extra points name it): the order of cancers of equal score."""
+        positions = self._positions[syndrome_id]
+        return positions.get(cancer_id, len(positions))
 
     def _categories(self, syndromes: list[SyndromeCandidate]) -> tuple[CategoryCandidate, ...]:
         members: dict[str, list[str]] = {}
@@ -627,6 +621,13 @@ def _score_then_id(
     candidate: SyndromeCandidate | CancerCandidate | RankedSyndrome | RankedCancer,
 ) -> tuple[float, str]:
     return (-candidate.score, candidate.id)
+
+
+def _first_positions(links: Iterable[CancerLink]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for position, link in enumerate(links):
+        positions.setdefault(link.cancer, position)
+    return positions
 
 
 def _first(pair: tuple[tuple[float, int, int, str], object]) -> tuple[float, int, int, str]:
