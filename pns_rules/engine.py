@@ -57,10 +57,17 @@ class Engine:
         sex: str | None = None,
         antibodies: Iterable[str] | None = (),
         strict: bool = True,
+        read_text: bool = True,
     ) -> Patient:
         """Validate and normalise input without evaluating it (see :meth:`suggest`)."""
         return normalize_patient(
-            self._kb, findings, age=age, sex=sex, antibodies=antibodies, strict=strict
+            self._kb,
+            findings,
+            age=age,
+            sex=sex,
+            antibodies=antibodies,
+            strict=strict,
+            read_text=read_text,
         )
 
     def fired_rules(self, patient: Patient) -> frozenset[str]:
@@ -103,6 +110,7 @@ class Engine:
         sex: str | None = None,
         antibodies: Iterable[str] | None = (),
         strict: bool = True,
+        read_text: bool = True,
     ) -> Differential:
         """Rank paraneoplastic categories, syndromes and cancers for one patient.
 
@@ -113,11 +121,24 @@ class Engine:
         counts as the vocabulary terms it descends from; any other current HPO term is recognised,
         listed in ``result.findings`` with an empty ``counts_as`` and changes nothing else.
 
+        A finding that is free text rather than a known term is read for the known terms it names
+        ("skin biopsy consistent with Sweet syndrome" counts as Sweet syndrome; each is listed in
+        ``result.findings`` with the text as ``given`` and a note), unless the text holds a
+        negation, a doubt or somebody else ("no ataxia", "possible", "family history"): such text
+        is never read, and is unknown. ``read_text=False`` reads no free text.
+
         Raises :class:`~pns_rules.errors.InputError` for a bad argument, and
         :class:`~pns_rules.errors.UnknownFindingError` listing every unknown term with its closest
         known terms, unless ``strict=False``, which reports them in ``result.unrecognized``.
         """
-        patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
+        patient = self.patient(
+            findings,
+            age=age,
+            sex=sex,
+            antibodies=antibodies,
+            strict=strict,
+            read_text=read_text,
+        )
         fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
         return self._scorer.rank(patient, fired)
 
@@ -129,11 +150,19 @@ class Engine:
         sex: str | None = None,
         antibodies: Iterable[str] | None = (),
         strict: bool = True,
+        read_text: bool = True,
     ) -> Ranking:
         """The ranked categories, syndromes and cancers of :meth:`suggest` (the same scores,
         levels and order) without explanations, evidence or screening: for cohorts, where it is
         about twice as fast. Arguments and errors are those of :meth:`suggest`."""
-        patient = self.patient(findings, age=age, sex=sex, antibodies=antibodies, strict=strict)
+        patient = self.patient(
+            findings,
+            age=age,
+            sex=sex,
+            antibodies=antibodies,
+            strict=strict,
+            read_text=read_text,
+        )
         fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
         return self._scorer.ranking(patient, fired)
 
@@ -170,6 +199,7 @@ def suggest(
     sex: str | None = None,
     antibodies: Iterable[str] | None = (),
     strict: bool = True,
+    read_text: bool = True,
 ) -> Differential:
     """Rank paraneoplastic categories, syndromes and cancers to screen for, using the shipped rules.
 
@@ -181,5 +211,5 @@ def suggest(
     diagnosis.
     """
     return default_engine().suggest(
-        findings, age=age, sex=sex, antibodies=antibodies, strict=strict
+        findings, age=age, sex=sex, antibodies=antibodies, strict=strict, read_text=read_text
     )

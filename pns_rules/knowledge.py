@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import attrs
 
 from .hpo_terms import HpoTermIndex
+from .text_reading import TextReader
 
 __all__ = [
     "CATEGORIES",
@@ -279,3 +280,6 @@ class KnowledgeBase:
     #: current HPO terms no rule uses (``hpo-terms.json.gz``), read on first use; ``None`` when
     #: the directory has no such file
     hpo_terms: HpoTermIndex | None = attrs.field(default=None, eq=False)
+    #: finds the terms a free-text finding names ("biopsy consistent with Sweet syndrome"),
+    #: indexed on first use; ``None`` reads nothing
+    text_reader: TextReader | None = attrs.field(default=None, eq=False)

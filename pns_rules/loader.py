@@ -41,6 +41,7 @@ from .knowledge import (
     Syndrome,
     Term,
 )
+from .text_reading import TextReader
 from .vocabulary import normalize_term
 
 __all__ = [
@@ -293,6 +294,7 @@ class _Builder:
             pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
             hpo_terms=self._hpo_terms(hpo_release),
+            text_reader=TextReader(self.terms),
         )
 
     def _read_bytes(self, path: Path, code: str) -> bytes | None:

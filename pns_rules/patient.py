@@ -11,7 +11,8 @@ import attrs
 from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
-from .results import RecognizedFinding, UnrecognizedFinding
+from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
+from .text_reading import blocking_cue
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, contained_terms, normalize_term
 
 __all__ = [
@@ -177,20 +178,28 @@ def normalize_patient(
     sex: object = None,
     antibodies: Iterable[str] | None = None,
     strict: bool = True,
+    read_text: bool = True,
 ) -> Patient:
     """Validate a caller's input against ``kb`` and resolve every term to vocabulary ids.
+
+    A finding that is not a known term but free text naming known terms ("skin biopsy consistent
+    with Sweet syndrome") counts as those terms, unless ``read_text`` is false or the text holds a
+    negation, a doubt or somebody else ("no ataxia", "possible", "mother"): then it is unknown.
 
     Raises :class:`InputError` for a bad argument and :class:`UnknownFindingError` for unknown terms
     (unless ``strict`` is false, when they are reported in ``Patient.unrecognized``).
     """
     if not is_instance(strict, bool):
         raise InputError("strict", strict, "True or False")
+    if not is_instance(read_text, bool):
+        raise InputError("read_text", read_text, "True or False")
     checked_age = check_age(age)
     checked_sex = check_sex(sex)
     finding_terms = _terms(findings, "findings")
     antibody_terms = _terms(antibodies, "antibodies")
     present: set[str] = set()
-    recognized: dict[str, RecognizedFinding] = {}
+    recognized: dict[str | tuple[str, str], RecognizedFinding] = {}
+    read_labels: list[str] = []
     unknown: dict[str, tuple[str, ...]] = {}
     positions: dict[str, str] = {}
     reasons: dict[str, str] = {}
@@ -238,6 +247,27 @@ def normalize_patient(
                     unused.append(found.label)
                 continue
             term = found
+            if term is None and read_text and parameter == "findings" and given not in unknown:
+                named, cue = _read_text(kb, given)
+                if named and cue is None:
+                    for term in named:
+                        present.update(term.maps_to)
+                        if (given, term.id) not in recognized:
+                            recognized[(given, term.id)] = RecognizedFinding(
+                                given=given,
+                                id=term.id,
+                                label=term.label,
+                                counts_as=tuple(sorted(term.maps_to)),
+                                note=READ_FROM_TEXT,
+                            )
+                            read_labels.append(term.label)
+                    continue
+                if named:
+                    reasons[given] = (
+                        f"free text naming {_listed([t.label for t in named])}, not read: "
+                        f"it says {cue!r}, so it may deny or doubt them (give a finding on its "
+                        "own when the patient has it)"
+                    )
             if term is None:
                 if given not in unknown:
                     positions[given] = f"{parameter}[{position}]"
@@ -260,6 +290,13 @@ def normalize_patient(
         where = {location.partition("[")[0] for location in positions.values()}
         raise UnknownFindingError(
             unknown, parameter=" and ".join(sorted(where, reverse=True)), positions=positions
+        )
+    if read_labels:
+        several = len(read_labels) > 1
+        notes.append(
+            f"{len(read_labels)} finding{'s were' if several else ' was'} read from free text "
+            f"({_listed(read_labels)}): check that the text asserts "
+            f"{'them' if several else 'it'} (text with a negation or a doubt is never read)"
         )
     if unused:
         several = len(unused) > 1
@@ -341,6 +378,14 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
 def _listed(labels: list[str], limit: int = 5) -> str:
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
+
+
+def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[Term, ...], str | None]:
+    """The known terms free text ``given`` names, and the cue that stops it being read, if any."""
+    if kb.text_reader is None or len(given) > MAX_TERM_LENGTH:
+        return (), None
+    named = tuple(kb.terms[key] for key in kb.text_reader.read(given) if key in kb.terms)
+    return named, (blocking_cue(given) if named else None)
 
 
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:

@@ -39,9 +39,17 @@ NOTICE = (
 )
 
 
+#: ``RecognizedFinding.note`` of a known term read from free text.
+READ_FROM_TEXT = "read from free text, which names it with no negation or doubt"
+
+
 @attrs.frozen
 class RecognizedFinding:
-    """An input term and the vocabulary findings it counts as."""
+    """An input term and the vocabulary findings it counts as.
+
+    Free text that names known terms gives one entry per term, each with the text as ``given``
+    and :data:`READ_FROM_TEXT` as ``note``.
+    """
 
     given: str
     id: str
@@ -55,8 +63,10 @@ class UnrecognizedFinding:
     """An input term that is not in the vocabulary, with known terms it may mean.
 
     ``suggestions`` lists, up to five, the known terms whose words appear in the text (longest
-    first: "biopsy consistent with Sweet syndrome" suggests Sweet syndrome), then the closest
-    spellings. A suggestion is never read as the finding: the text may deny it ("no ataxia").
+    first), then the closest spellings. Free text naming known terms is unrecognised only when it
+    holds a negation or a doubt ("no ataxia", "possible Sweet syndrome"; ``reason`` says which
+    word) or when it was not read (``read_text=False``): its suggestions are then never read as
+    findings.
     """
 
     given: str

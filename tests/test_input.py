@@ -7,6 +7,7 @@ import math
 import pytest
 
 from pns_rules import InputError, UnknownFindingError, suggest
+from pns_rules.results import READ_FROM_TEXT
 from pns_rules.vocabulary import contained_terms
 from tests.helpers import ranking
 
@@ -63,13 +64,68 @@ def test_lenient_mode_reports_unknown_terms_in_the_result() -> None:
     assert result.syndromes[0].category == "neurological"
 
 
-def test_free_text_naming_a_known_term_suggests_it_but_is_not_read_as_it() -> None:
+def test_free_text_naming_known_terms_is_read_as_them_and_says_so() -> None:
+    text = (
+        "Small smooth papillary projections on both palms (tripe palms), and acanthosis nigricans"
+    )
+    result = suggest([text], age=61, sex="male")
+    read = [f for f in result.findings if f.given == text]
+    assert [f.label for f in read] == ["Tripe palms", "Acanthosis nigricans"]
+    assert all(f.note == READ_FROM_TEXT for f in read)
+    assert any("2 findings were read from free text" in note for note in result.notes)
+    assert {s.id for s in result.syndromes[:2]} == {"tripe-palms", "malignant-acanthosis-nigricans"}
+    matched = {g for s in result.syndromes for e in s.evidence for m in e.matched for g in m.given}
+    assert text in matched  # the explanation names the text that satisfied the rule
+
+
+def test_free_text_is_read_exactly_as_its_terms_would_be() -> None:
+    text = "progressive gait ataxia with nystagmus and slurred speech over 3 months"
+    by_text = ranking(suggest([text], age=62))
+    by_terms = ranking(suggest(["Gait ataxia", "Nystagmus", "Slurred speech"], age=62))
+    assert by_text == by_terms and by_text["syndromes"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no ataxia",
+        "ataxia: absent",
+        "non-smoker",
+        "denies nystagmus",
+        "possible dermatomyositis",
+        "? Sweet syndrome",
+        "suspected acanthosis nigricans",
+        "Sweet syndrome ruled out on biopsy",
+        "family history of ataxia",
+        "mother had opsoclonus-myoclonus",
+        "misdiagnosed as polymyalgia rheumatica",
+        "ataxia vs vertigo",
+    ],
+)
+def test_free_text_with_a_negation_or_doubt_is_never_read(text: str) -> None:
+    result = suggest([text], age=60, sex="female", strict=False)
+    assert result.syndromes == ()
+    assert [u.given for u in result.unrecognized] == [text]
+    assert "not read: it says" in result.unrecognized[0].reason
+    assert result.unrecognized[0].suggestions  # still suggested, for the user to decide
+    with pytest.raises(UnknownFindingError):
+        suggest([text], age=60)
+
+
+def test_free_text_reading_can_be_turned_off() -> None:
     text = "Skin biopsy consistent with Sweet syndrome (neutrophilic dermal infiltrate)."
-    result = suggest([text, "no ataxia"], age=60, strict=False)
-    assert [u.given for u in result.unrecognized] == [text, "no ataxia"]
+    result = suggest([text], age=60, strict=False, read_text=False)
+    assert [u.given for u in result.unrecognized] == [text]
+    assert result.unrecognized[0].reason == "not in the vocabulary"
     assert result.unrecognized[0].suggestions[0] == "Sweet syndrome"
-    assert "Ataxia" in result.unrecognized[1].suggestions
-    assert result.syndromes == ()  # suggested, never read: the text may deny it
+    assert result.syndromes == ()
+    with pytest.raises(InputError, match="read_text"):
+        suggest(["ataxia"], read_text="yes")  # type: ignore[arg-type]
+
+
+def test_antibodies_are_never_read_from_free_text() -> None:
+    result = suggest([], antibodies=["strongly positive for anti-Yo in serum"], strict=False)
+    assert [u.given for u in result.unrecognized] == ["strongly positive for anti-Yo in serum"]
 
 
 def test_known_terms_are_found_in_free_text_as_whole_words_longest_first() -> None:

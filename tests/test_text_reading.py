@@ -1,0 +1,57 @@
+"""Free-text findings: known terms are read from asserting text, never from denying or doubting text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pns_rules import default_engine, suggest
+from pns_rules.testing import ranking
+from pns_rules.text_reading import TextReader, blocking_cue
+from pns_rules.vocabulary import MIN_CONTAINED_LENGTH, normalize_term
+
+KB = default_engine().knowledge_base
+#: Vocabulary labels that can be read from text (long enough, no cue word of their own).
+READABLE_LABELS = sorted(
+    finding.label
+    for finding in KB.findings.values()
+    if len(normalize_term(finding.label)) >= MIN_CONTAINED_LENGTH
+    and blocking_cue(finding.label) is None
+)
+
+
+def test_the_reader_reads_whole_words_longest_first_without_overlaps() -> None:
+    reader = TextReader(["ataxia", "gait ataxia", "gait", "erythema gyratum repens", "acne"])
+    assert reader.read("Progressive gait ataxia.") == ("gait ataxia",)
+    assert reader.read("ataxias and dysataxia") == ()
+    assert reader.read("acne on the face") == ()  # too short a name to look for inside text
+    assert reader.read("Erythema gyratum repens: serpiginous rash") == ("erythema gyratum repens",)
+    assert reader.read("ataxia, then gait ataxia") == ("ataxia", "gait ataxia")
+    assert reader.read("x " * 1_000 + "ataxia") == ()  # too long to read
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    label=st.sampled_from(READABLE_LABELS),
+    before=st.sampled_from(["", "on examination:", "biopsy consistent with", "new"]),
+    after=st.sampled_from(["", "since March", "(reported by the patient)", "- confirmed"]),
+)
+def test_a_label_inside_asserting_text_counts_as_the_label(
+    label: str, before: str, after: str
+) -> None:
+    text = f"{before} {label} {after}".strip()
+    assert ranking(suggest([text], age=60, sex="female")) == ranking(
+        suggest([label], age=60, sex="female")
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    label=st.sampled_from(READABLE_LABELS),
+    cue=st.sampled_from(["no {}", "{} ruled out", "possible {}", "family history of {}", "{}?"]),
+)
+def test_a_label_inside_denying_or_doubting_text_never_counts(label: str, cue: str) -> None:
+    text = cue.format(label)
+    result = suggest([text], age=60, sex="female", strict=False)
+    assert result.syndromes == ()
+    assert [u.given for u in result.unrecognized] == [text]
