@@ -63,6 +63,8 @@ class Options(NamedTuple):
 
     rules: str | None = None
     strict: bool = True
+    #: read free-text findings for the known terms they name (``Engine.suggest``'s ``read_text``)
+    read_text: bool = True
     full: bool = False
     output_format: str = "jsonl"
     #: the CSV header of the input (the column of each field of a ``"csv"`` record)
@@ -200,10 +202,14 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
         try:
             row = _row(record, options.header)
             if options.full:
-                row_id, result = evaluate_row(engine, row, strict=options.strict)
+                row_id, result = evaluate_row(
+                    engine, row, strict=options.strict, read_text=options.read_text
+                )
                 text = json.dumps({"id": row_id, **result.to_dict()}, ensure_ascii=False) + "\n"
             else:
-                row_id, ranking = rank_row(engine, row, strict=options.strict)
+                row_id, ranking = rank_row(
+                    engine, row, strict=options.strict, read_text=options.read_text
+                )
                 if options.output_format == "csv":
                     text = csv_line(summary_fields(row_id, ranking))
                 else:
@@ -379,6 +385,11 @@ def add_parser(commands: Any) -> None:
         help="report unknown terms in each row's output instead of failing the row",
     )
     batch.add_argument(
+        "--no-read-text",
+        action="store_true",
+        help="do not read free-text findings for the known terms they name (see docs/api.md)",
+    )
+    batch.add_argument(
         "--full",
         action="store_true",
         help="write each whole result (evidence, screening...; JSON Lines only)",
@@ -409,6 +420,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         options = Options(
             rules=args.rules,
             strict=not args.lenient,
+            read_text=not args.no_read_text,
             full=args.full,
             output_format=output_format,
             header=header,

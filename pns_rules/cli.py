@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report unknown terms in the output instead of failing",
     )
+    suggest.add_argument(
+        "--no-read-text",
+        action="store_true",
+        help="do not read free-text findings for the known terms they name (see docs/api.md)",
+    )
     suggest.add_argument("--json", action="store_true", help="print JSON for machines")
     suggest.add_argument(
         "--rules", metavar="DIR", help="a rule directory instead of the shipped rules"
@@ -95,6 +100,7 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
         sex=args.sex,
         antibodies=args.antibodies,
         strict=not args.lenient,
+        read_text=not args.no_read_text,
     )
     if args.json:
         _write(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")

@@ -172,23 +172,25 @@ def summary(row_id: object, result: Differential | Ranking) -> dict[str, Any]:
 
 
 def evaluate_row(
-    engine: Engine, row: Mapping[str, Any], *, strict: bool = True
+    engine: Engine, row: Mapping[str, Any], *, strict: bool = True, read_text: bool = True
 ) -> tuple[str | int, Differential]:
-    """Evaluate one row: its id and its whole differential (``Engine.suggest``).
+    """Evaluate one row: its id and its whole differential (``Engine.suggest``; ``strict`` and
+    ``read_text`` as there).
 
     Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
     """
-    return _run_row(engine.suggest, row, strict)
+    return _run_row(engine.suggest, row, strict, read_text)
 
 
 def rank_row(
-    engine: Engine, row: Mapping[str, Any], *, strict: bool = True
+    engine: Engine, row: Mapping[str, Any], *, strict: bool = True, read_text: bool = True
 ) -> tuple[str | int, Ranking]:
-    """Evaluate one row: its id and its ranking (``Engine.ranking``: what a summary needs).
+    """Evaluate one row: its id and its ranking (``Engine.ranking``: what a summary needs;
+    ``strict`` and ``read_text`` as for ``Engine.suggest``).
 
     Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
     """
-    return _run_row(engine.ranking, row, strict)
+    return _run_row(engine.ranking, row, strict, read_text)
 
 
 def summary_json(row_id: str | int, result: Differential | Ranking) -> str:
@@ -283,13 +285,13 @@ _Result = TypeVar("_Result", Differential, Ranking)
 
 
 def _run_row(
-    method: Callable[..., _Result], row: Mapping[str, Any], strict: bool
+    method: Callable[..., _Result], row: Mapping[str, Any], strict: bool, read_text: bool
 ) -> tuple[str | int, _Result]:
     """The row's id and what ``method`` (``Engine.suggest`` or ``Engine.ranking``) gives for it;
     a row that cannot be evaluated raises :class:`RowError` with the reason."""
     row_id = row_identifier(row.get("id"))
     arguments = patient_arguments(row)
     try:
-        return row_id, method(**arguments, strict=strict)
+        return row_id, method(**arguments, strict=strict, read_text=read_text)
     except PnsRulesError as exc:
         raise RowError(str(exc)) from exc

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pns_rules import default_engine, suggest
+from pns_rules.cli import main
 from pns_rules.testing import ranking
 from pns_rules.text_reading import TextReader, blocking_cue
 from pns_rules.vocabulary import MIN_CONTAINED_LENGTH, normalize_term
@@ -55,3 +60,19 @@ def test_a_label_inside_denying_or_doubting_text_never_counts(label: str, cue: s
     result = suggest([text], age=60, sex="female", strict=False)
     assert result.syndromes == ()
     assert [u.given for u in result.unrecognized] == [text]
+
+
+def test_the_command_line_reads_free_text_unless_told_not_to(tmp_path: Path) -> None:
+    text = "skin biopsy consistent with Sweet syndrome"
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "p1", "age": 60, "findings": [text, "Fever"]}) + "\n")
+    for flags, read in (([], True), (["--no-read-text", "--lenient"], False)):
+        out = tmp_path / f"out{len(flags)}.jsonl"
+        assert main(["batch", str(rows), "-o", str(out), "--quiet", "--full", *flags]) == 0
+        result = json.loads(out.read_text())
+        assert (text in [f["given"] for f in result["findings"]]) is read
+        assert (text in [u["given"] for u in result["unrecognized"]]) is not read
+        printed = io.StringIO()
+        code = main(["suggest", text, "--age", "60", "--json", *flags], out=printed)
+        assert code == 0
+        assert (json.loads(printed.getvalue())["syndromes"] != []) is read
