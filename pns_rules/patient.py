@@ -250,7 +250,7 @@ def normalize_patient(
             if term is None and read_text and parameter == "findings" and given not in unknown:
                 named, cue = _read_text(kb, given)
                 if named and cue is None:
-                    for term in named:
+                    for name, term in named:
                         present.update(term.maps_to)
                         if (given, term.id) not in recognized:
                             recognized[(given, term.id)] = RecognizedFinding(
@@ -260,11 +260,15 @@ def normalize_patient(
                                 counts_as=tuple(sorted(term.maps_to)),
                                 note=READ_FROM_TEXT,
                             )
-                            read_labels.append(term.label)
+                            read_labels.append(
+                                term.label
+                                if normalize_term(name) == normalize_term(term.label)
+                                else f"{name!r} as {term.label}"
+                            )
                     continue
                 if named:
                     reasons[given] = (
-                        f"free text naming {_listed([t.label for t in named])}, not read: "
+                        f"free text naming {_listed([t.label for _, t in named])}, not read: "
                         f"it says {cue!r}, so it may deny or doubt them (give a finding on its "
                         "own when the patient has it)"
                     )
@@ -380,11 +384,16 @@ def _listed(labels: list[str], limit: int = 5) -> str:
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
 
 
-def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[Term, ...], str | None]:
-    """The known terms free text ``given`` names, and the cue that stops it being read, if any."""
+def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[tuple[str, Term], ...], str | None]:
+    """The known terms free text ``given`` names (each with the name found, as the vocabulary
+    writes it), and the cue that stops the text being read, if any."""
     if kb.text_reader is None or len(given) > MAX_TERM_LENGTH:
         return (), None
-    named = tuple(kb.terms[key] for key in kb.text_reader.read(given) if key in kb.terms)
+    named = tuple(
+        (kb.suggestion_keys.get(key, key), kb.terms[key])
+        for key in kb.text_reader.read(given)
+        if key in kb.terms
+    )
     return named, (blocking_cue(given) if named else None)
 
 
