@@ -516,6 +516,16 @@ def report(results: dict[str, Any], command: str) -> str:
             "| suggest median after it: vocabulary terms only, + 2 HPO terms no rule uses | "
             f"{index['vocabulary only us']:.0f} us, {index['with 2 unused HPO terms us']:.0f} us |",
         ]
+    text = results.get("free_text")
+    if text:
+        lines += [
+            "| free-text reader index, built on the first free-text finding: time, RSS | "
+            f"{text['first read ms']:.0f} ms, {text['RSS growth MB']:+.1f} MB (once per process) |",
+            "| suggest median: three terms, the same as one sentence, a negated sentence "
+            "(unknown: its suggestions are searched) | "
+            f"{text['terms us']:.0f} us, {text['sentence us']:.0f} us, "
+            f"{text['negated sentence us']:,.0f} us |",
+        ]
     if soak_result:
         samples = ", ".join(f"{r:.1f}" for _, r in soak_result["samples"])
         lines += [
@@ -622,6 +632,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         results["hpo_index"] = json.loads(measured.stdout)
         print("hpo index:", {k: round(v, 1) for k, v in results["hpo_index"].items()})
+    if args.rules is None:
+        measured = subprocess.run(
+            [sys.executable, "-m", "benchmarks.free_text", "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results["free_text"] = json.loads(measured.stdout)
+        print("free text:", {k: round(v, 1) for k, v in results["free_text"].items()})
     if args.cohort:
         results["cohort"] = cohort(kb, args.cohort, args.jobs, args.seed, directory)
         print("cohort:", results["cohort"])
