@@ -32,6 +32,8 @@ AGE_DECIMALS = 4
 MAX_TERMS = 100_000
 #: Unknown terms beyond this many are still reported, but without "did you mean" suggestions.
 MAX_SUGGESTED_TERMS = 25
+#: Unknown text longer than this that names known terms gets only those as suggestions.
+MAX_MISSPELT_LENGTH = 40
 #: Terms longer than this are reported as unknown without being looked up (no name is this long).
 MAX_TERM_LENGTH = 1_000
 
@@ -401,4 +403,8 @@ def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:
     if len(given) > min(MAX_SUGGESTIBLE_LENGTH * 4, MAX_TERM_LENGTH):
         return ()
     named = contained_terms(given, kb.suggestion_keys)
+    if named and len(given) > MAX_MISSPELT_LENGTH:
+        # A sentence that names known terms is not a misspelling of one: skip the closest
+        # spellings, which take milliseconds on text this long.
+        return named
     return tuple(dict.fromkeys((*named, *closest_terms(given, kb.suggestion_keys))))[:5]
