@@ -20,17 +20,13 @@ import statistics
 import sys
 import time
 
+from benchmarks.run import rss_mb
 from pns_rules import Engine
 
 CALLS = 5_000  # (a 25th of it for the negated sentence, whose suggestions take milliseconds)
 TERMS = ["Progressive gait ataxia", "Nystagmus", "Dysarthria"]
 SENTENCE = "progressive gait ataxia over 3 months, with nystagmus and dysarthria on examination"
 NEGATED = "no progressive gait ataxia, nystagmus or dysarthria on examination"
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 1e6
 
 
 def _median_us(engine: Engine, findings: list[str], calls: int = CALLS) -> float:
@@ -47,12 +43,12 @@ def measure(engine: Engine) -> dict[str, float]:
     engine.suggest(TERMS, age=62)
     engine.suggest(["HP:0000400"], age=62)  # reads the HPO term index (benchmarks.hpo_index) first
     gc.collect()
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     result = engine.suggest([SENTENCE], age=62)
     built = time.perf_counter() - started
     gc.collect()
-    grown = _rss_mb() - before
+    grown = rss_mb() - before
     assert {f.label for f in result.findings} == set(TERMS), "the sentence must read as the terms"
     return {
         "first read ms": built * 1e3,

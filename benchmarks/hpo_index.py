@@ -19,17 +19,13 @@ import statistics
 import sys
 import time
 
+from benchmarks.run import rss_mb
 from pns_rules import Engine
 from pns_rules.vocabulary import normalize_term
 
 CALLS = 5_000
 #: Current HPO terms far from any paraneoplastic rule: Macrotia, Hypertelorism.
 UNUSED = ("HP:0000400", "HP:0000316")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 1e6
 
 
 def _median_us(engine: Engine, findings: list[str]) -> float:
@@ -48,12 +44,12 @@ def measure(engine: Engine) -> dict[str, float]:
     assert not any(normalize_term(t) in kb.terms for t in UNUSED), "pick terms outside the rules"
     engine.suggest(["ataxia"], age=50)
     gc.collect()
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     engine.suggest([UNUSED[0]], age=50)  # a current HPO term no rule uses
     loaded = time.perf_counter() - started
     gc.collect()
-    grown = _rss_mb() - before
+    grown = rss_mb() - before
     vocabulary = ["ataxia", "nystagmus", "dysarthria"]
     mixed = [*vocabulary, *UNUSED]
     return {

@@ -51,6 +51,20 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * PAGE / 1e6
 
 
+def in_fresh_process(module: str) -> dict[str, float]:
+    """The figures ``python -m <module> --json`` prints, measured in a process of its own (for
+    costs paid once per process, which this one may have paid already)."""
+    measured = subprocess.run(
+        [sys.executable, "-m", module, "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, float] = json.loads(measured.stdout)
+    return figures
+
+
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """The peak resident memory (of this process, or of its largest child), in MB."""
     return resource.getrusage(who).ru_maxrss / 1e3
@@ -623,24 +637,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if engine.knowledge_base.hpo_terms is not None and args.rules is None:
         # A fresh process: this one may have read the index already (generated patients can
         # hold terms outside the vocabulary).
-        measured = subprocess.run(
-            [sys.executable, "-m", "benchmarks.hpo_index", "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        results["hpo_index"] = json.loads(measured.stdout)
+        results["hpo_index"] = in_fresh_process("benchmarks.hpo_index")
         print("hpo index:", {k: round(v, 1) for k, v in results["hpo_index"].items()})
     if args.rules is None:
-        measured = subprocess.run(
-            [sys.executable, "-m", "benchmarks.free_text", "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        results["free_text"] = json.loads(measured.stdout)
+        results["free_text"] = in_fresh_process("benchmarks.free_text")
         print("free text:", {k: round(v, 1) for k, v in results["free_text"].items()})
     if args.cohort:
         results["cohort"] = cohort(kb, args.cohort, args.jobs, args.seed, directory)

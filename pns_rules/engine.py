@@ -131,15 +131,7 @@ class Engine:
         :class:`~pns_rules.errors.UnknownFindingError` listing every unknown term with its closest
         known terms, unless ``strict=False``, which reports them in ``result.unrecognized``.
         """
-        patient = self.patient(
-            findings,
-            age=age,
-            sex=sex,
-            antibodies=antibodies,
-            strict=strict,
-            read_text=read_text,
-        )
-        fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
+        patient, fired = self._evaluate(findings, age, sex, antibodies, strict, read_text)
         return self._scorer.rank(patient, fired)
 
     def ranking(
@@ -155,16 +147,23 @@ class Engine:
         """The ranked categories, syndromes and cancers of :meth:`suggest` (the same scores,
         levels and order) without explanations, evidence or screening: for cohorts, where it is
         about twice as fast. Arguments and errors are those of :meth:`suggest`."""
-        patient = self.patient(
-            findings,
-            age=age,
-            sex=sex,
-            antibodies=antibodies,
-            strict=strict,
-            read_text=read_text,
-        )
-        fired = self._evaluator.fired(patient.findings, patient.age, patient.sex)
+        patient, fired = self._evaluate(findings, age, sex, antibodies, strict, read_text)
         return self._scorer.ranking(patient, fired)
+
+    def _evaluate(
+        self,
+        findings: Iterable[str] | None,
+        age: float | None,
+        sex: str | None,
+        antibodies: Iterable[str] | None,
+        strict: bool,
+        read_text: bool,
+    ) -> tuple[Patient, list[str]]:
+        """The normalised patient and the ids of the rules durable-rules fires for it."""
+        patient = self.patient(
+            findings, age=age, sex=sex, antibodies=antibodies, strict=strict, read_text=read_text
+        )
+        return patient, self._evaluator.fired(patient.findings, patient.age, patient.sex)
 
 
 _default: Engine | None = None
