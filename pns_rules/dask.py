@@ -27,7 +27,7 @@ __all__ = [
 
 
 def suggest_dataframe(
-    patients: dd.DataFrame, rules: str | None = None, strict: bool = True
+    patients: dd.DataFrame, rules: str | None = None, strict: bool = True, read_text: bool = True
 ) -> dd.DataFrame:
     """A lazy Dask DataFrame of results, one row per patient (same partitions and index),
     columns :data:`RESULT_COLUMNS`.
@@ -36,12 +36,13 @@ def suggest_dataframe(
     (findings and antibodies as strings of terms separated by ``;``, or as lists when Dask's
     ``dataframe.convert-string`` option is off: otherwise Dask turns list columns into text,
     which is reported as an error per row); other columns are ignored. ``rules`` is a rule directory every worker can read (``None``: the shipped rules).
-    Rows that cannot be evaluated get their reason in ``error``.
+    Rows that cannot be evaluated get their reason in ``error``. ``strict`` and ``read_text``
+    are those of :meth:`pns_rules.Engine.suggest`.
     """
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS}, index=empty.index)
     results: dd.DataFrame = patients.map_partitions(  # type: ignore[no-untyped-call]
-        suggest_frame, rules=rules, strict=strict, meta=meta
+        suggest_frame, rules=rules, strict=strict, read_text=read_text, meta=meta
     )
     return results
 

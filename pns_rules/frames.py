@@ -70,17 +70,18 @@ def _dumps(value: object) -> str:
 
 
 def suggest_frame(
-    frame: pd.DataFrame, rules: str | None = None, strict: bool = True
+    frame: pd.DataFrame, rules: str | None = None, strict: bool = True, read_text: bool = True
 ) -> pd.DataFrame:
     """One result row per row of ``frame`` (same order and index), columns
-    :data:`RESULT_COLUMNS`; bad rows carry their reason in ``error``."""
+    :data:`RESULT_COLUMNS`; bad rows carry their reason in ``error``. ``strict`` and
+    ``read_text`` are those of :meth:`pns_rules.Engine.suggest`."""
     engine = engine_for(rules)
     columns = [c for c in COLUMNS if c in frame.columns]
     results: list[list[object]] = []
     for values in frame[columns].itertuples(index=False, name=None):
         row = {column: _cell(value) for column, value in zip(columns, values, strict=True)}
         try:
-            row_id, result = rank_row(engine, row, strict=strict)
+            row_id, result = rank_row(engine, row, strict=strict, read_text=read_text)
         except RowError as exc:
             results.append([row.get("id"), None, "[]", "[]", "[]", "[]", None, NOTICE, exc.reason])
             continue

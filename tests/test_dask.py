@@ -167,3 +167,16 @@ def test_spark_style_batches_equal_one_frame(engine: Engine) -> None:
         "unrecognized string, rule_base string, notice string, error string"
     )
     assert spark_schema("long").startswith("id long, ")
+
+
+def test_free_text_is_read_unless_turned_off(client: Any) -> None:
+    text = "skin biopsy consistent with Sweet syndrome"
+    frame = pd.DataFrame({"id": ["t"], "age": [60.0], "findings": [text]})
+    read = suggest_frame(frame)
+    assert read["error"].iloc[0] is None and json.loads(read["syndromes"].iloc[0])
+    lazy = suggest_dataframe(dd.from_pandas(frame, npartitions=1), read_text=False)
+    unread = lazy.compute()
+    assert "unknown term" in unread["error"].iloc[0]
+    lenient = suggest_frame(frame, strict=False, read_text=False)
+    assert json.loads(lenient["syndromes"].iloc[0]) == []
+    assert text in lenient["unrecognized"].iloc[0]
