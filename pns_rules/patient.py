@@ -12,8 +12,8 @@ from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
-from .text_reading import blocking_cue
-from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, contained_terms, normalize_term
+from .text_reading import blocking_cue, contained_terms
+from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
 
 __all__ = [
     "MAX_AGE",
@@ -402,7 +402,7 @@ def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[tuple[str, Term], .
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:
     if len(given) > min(MAX_SUGGESTIBLE_LENGTH * 4, MAX_TERM_LENGTH):
         return ()
-    named = contained_terms(given, kb.suggestion_keys)
+    named = contained_terms(given, kb.suggestion_keys, reader=kb.text_reader)
     if named and len(given) > MAX_MISSPELT_LENGTH:
         # A sentence that names known terms is not a misspelling of one: skip the closest
         # spellings, which take milliseconds on text this long.

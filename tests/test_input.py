@@ -8,7 +8,7 @@ import pytest
 
 from pns_rules import InputError, UnknownFindingError, suggest
 from pns_rules.results import READ_FROM_TEXT
-from pns_rules.vocabulary import contained_terms
+from pns_rules.text_reading import contained_terms
 from tests.helpers import ranking
 
 

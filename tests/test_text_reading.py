@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pns_rules import default_engine, suggest
 from pns_rules.cli import main
 from pns_rules.testing import ranking
-from pns_rules.text_reading import TextReader, blocking_cue
-from pns_rules.vocabulary import MIN_CONTAINED_LENGTH, normalize_term
+from pns_rules.text_reading import MIN_CONTAINED_LENGTH, TextReader, blocking_cue
+from pns_rules.vocabulary import normalize_term
 
 KB = default_engine().knowledge_base
 #: Vocabulary labels that can be read from text (long enough, no cue word of their own).
