@@ -9,33 +9,22 @@ process that has already read free text would measure nothing.
 
 Prints the time and resident memory the first free-text finding costs, and the per-call time of
 ``suggest`` for the same findings given as terms, as one sentence, and as a sentence that is not
-read (it holds a negation; the closest-spelling suggestions for unknown text dominate its time).
+read (it holds a negation, so it is unknown and suggested the terms it names).
 """
 
 from __future__ import annotations
 
 import gc
-import json
-import statistics
-import sys
 import time
 
-from benchmarks.run import rss_mb
+from benchmarks.run import median_suggest_us, print_figures, rss_mb
 from pns_rules import Engine
 
-CALLS = 5_000  # (a 25th of it for the negated sentence, whose suggestions take milliseconds)
+CALLS = 5_000
+ARGUMENTS = {"age": 62, "strict": False}
 TERMS = ["Progressive gait ataxia", "Nystagmus", "Dysarthria"]
 SENTENCE = "progressive gait ataxia over 3 months, with nystagmus and dysarthria on examination"
 NEGATED = "no progressive gait ataxia, nystagmus or dysarthria on examination"
-
-
-def _median_us(engine: Engine, findings: list[str], calls: int = CALLS) -> float:
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        engine.suggest(findings, age=62, strict=False)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
 
 
 def measure(engine: Engine) -> dict[str, float]:
@@ -53,23 +42,25 @@ def measure(engine: Engine) -> dict[str, float]:
     return {
         "first read ms": built * 1e3,
         "RSS growth MB": grown,
-        "terms us": _median_us(engine, TERMS),
-        "sentence us": _median_us(engine, [SENTENCE]),
-        "negated sentence us": _median_us(engine, [NEGATED], calls=CALLS // 25),
+        "terms us": median_suggest_us(engine, TERMS, CALLS, **ARGUMENTS),
+        "sentence us": median_suggest_us(engine, [SENTENCE], CALLS, **ARGUMENTS),
+        "negated sentence us": median_suggest_us(engine, [NEGATED], CALLS, **ARGUMENTS),
     }
 
 
 def main() -> None:
     figures = measure(Engine.shipped())
-    if "--json" in sys.argv[1:]:
-        print(json.dumps(figures))
-        return
-    print(
-        f"first free text (builds the index)  {figures['first read ms']:.0f} ms, "
-        f"RSS +{figures['RSS growth MB']:.1f} MB"
+    print_figures(
+        figures,
+        [
+            f"first free text (builds the index)  {figures['first read ms']:.0f} ms, "
+            f"RSS +{figures['RSS growth MB']:.1f} MB",
+            *(
+                f"suggest, {key[:-3]:<28} {figures[key]:.0f} us median"
+                for key in ("terms us", "sentence us", "negated sentence us")
+            ),
+        ],
     )
-    for key in ("terms us", "sentence us", "negated sentence us"):
-        print(f"suggest, {key[:-3]:<28} {figures[key]:.0f} us median")
 
 
 if __name__ == "__main__":

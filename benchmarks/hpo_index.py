@@ -14,27 +14,15 @@ per-call time of ``suggest`` with and without such terms afterwards.
 from __future__ import annotations
 
 import gc
-import json
-import statistics
-import sys
 import time
 
-from benchmarks.run import rss_mb
+from benchmarks.run import median_suggest_us, print_figures, rss_mb
 from pns_rules import Engine
 from pns_rules.vocabulary import normalize_term
 
 CALLS = 5_000
 #: Current HPO terms far from any paraneoplastic rule: Macrotia, Hypertelorism.
 UNUSED = ("HP:0000400", "HP:0000316")
-
-
-def _median_us(engine: Engine, findings: list[str]) -> float:
-    times = []
-    for _ in range(CALLS):
-        started = time.perf_counter()
-        engine.suggest(findings, age=50)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
 
 
 def measure(engine: Engine) -> dict[str, float]:
@@ -55,22 +43,22 @@ def measure(engine: Engine) -> dict[str, float]:
     return {
         "first lookup ms": loaded * 1e3,
         "RSS growth MB": grown,
-        "vocabulary only us": _median_us(engine, vocabulary),
-        "with 2 unused HPO terms us": _median_us(engine, mixed),
+        "vocabulary only us": median_suggest_us(engine, vocabulary, CALLS, age=50),
+        "with 2 unused HPO terms us": median_suggest_us(engine, mixed, CALLS, age=50),
     }
 
 
 def main() -> None:
     figures = measure(Engine.shipped())
-    if "--json" in sys.argv[1:]:
-        print(json.dumps(figures))
-        return
-    print(
-        f"first lookup (reads the index)   {figures['first lookup ms']:.0f} ms, "
-        f"RSS +{figures['RSS growth MB']:.1f} MB"
+    print_figures(
+        figures,
+        [
+            f"first lookup (reads the index)   {figures['first lookup ms']:.0f} ms, "
+            f"RSS +{figures['RSS growth MB']:.1f} MB",
+            f"suggest, vocabulary terms only   {figures['vocabulary only us']:.0f} us median",
+            f"suggest, + 2 terms no rule uses  {figures['with 2 unused HPO terms us']:.0f} us median",
+        ],
     )
-    print(f"suggest, vocabulary terms only   {figures['vocabulary only us']:.0f} us median")
-    print(f"suggest, + 2 terms no rule uses  {figures['with 2 unused HPO terms us']:.0f} us median")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,22 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * PAGE / 1e6
 
 
+def median_suggest_us(engine: Engine, findings: list[str], calls: int, **arguments: Any) -> float:
+    """The median time of ``engine.suggest(findings, **arguments)`` over ``calls`` calls, in us."""
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        engine.suggest(findings, **arguments)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+def print_figures(figures: dict[str, float], lines: Sequence[str]) -> None:
+    """The ``main`` of a once-per-process measurement: ``figures`` as JSON with ``--json`` (for
+    :func:`in_fresh_process`), else ``lines`` for a reader."""
+    print(json.dumps(figures) if "--json" in sys.argv[1:] else "\n".join(lines))
+
+
 def in_fresh_process(module: str) -> dict[str, float]:
     """The figures ``python -m <module> --json`` prints, measured in a process of its own (for
     costs paid once per process, which this one may have paid already)."""
