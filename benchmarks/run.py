@@ -549,10 +549,10 @@ def report(results: dict[str, Any], command: str) -> str:
     text = results.get("free_text")
     if text:
         lines += [
-            "| free-text reader index, built on the first free-text finding: time, RSS | "
+            "| free-text reader index, built on the first input that is not a known term: time, RSS | "
             f"{text['first read ms']:.0f} ms, {text['RSS growth MB']:+.1f} MB (once per process) |",
             "| suggest median: three terms, the same as one sentence, a negated sentence "
-            "(unknown: its suggestions are searched) | "
+            "(unknown: suggested the terms it names) | "
             f"{text['terms us']:.0f} us, {text['sentence us']:.0f} us, "
             f"{text['negated sentence us']:,.0f} us |",
         ]
