@@ -12,7 +12,7 @@ from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
-from .text_reading import blocking_cue, contained_terms
+from .text_reading import contained_terms
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
 
 __all__ = [
@@ -250,9 +250,11 @@ def normalize_patient(
                 continue
             term = found
             if term is None and read_text and parameter == "findings" and given not in unknown:
-                named, cue = _read_text(kb, given)
-                if named and cue is None:
-                    for name, term in named:
+                named = _read_text(kb, given)
+                asserted = [(name, term) for name, term, cue in named if cue is None]
+                denied = [(term.label, cue) for _, term, cue in named if cue is not None]
+                if asserted:
+                    for name, term in asserted:
                         present.update(term.maps_to)
                         if (given, term.id) not in recognized:
                             recognized[(given, term.id)] = RecognizedFinding(
@@ -267,12 +269,17 @@ def normalize_patient(
                                 if normalize_term(name) == normalize_term(term.label)
                                 else f"{name!r} as {term.label}"
                             )
+                    if denied:
+                        notes.append(
+                            f"{given!r} also names {_listed([label for label, _ in denied])}, "
+                            f"not read: {_cues(denied)} (give a finding on its own when the "
+                            "patient has it)"
+                        )
                     continue
-                if named:
+                if denied:
                     reasons[given] = (
-                        f"free text naming {_listed([t.label for _, t in named])}, not read: "
-                        f"it says {cue!r}, so it may deny or doubt them (give a finding on its "
-                        "own when the patient has it)"
+                        f"free text naming {_listed([label for label, _ in denied])}, not read: "
+                        f"{_cues(denied)} (give a finding on its own when the patient has it)"
                     )
             if term is None:
                 if given not in unknown:
@@ -302,7 +309,7 @@ def normalize_patient(
         notes.append(
             f"{len(read_labels)} finding{'s were' if several else ' was'} read from free text "
             f"({_listed(read_labels)}): check that the text asserts "
-            f"{'them' if several else 'it'} (text with a negation or a doubt is never read)"
+            f"{'them' if several else 'it'} (a name in the clause of a negation or a doubt is never read)"
         )
     if unused:
         several = len(unused) > 1
@@ -381,22 +388,27 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
     return None
 
 
+def _cues(denied: list[tuple[str, str]]) -> str:
+    """Why names in free text were not read: "it says 'no'", "it says 'no' and 'possible'"."""
+    said = list(dict.fromkeys(repr(cue) for _, cue in denied))
+    return f"it says {' and '.join(said)}, so it may deny or doubt them"
+
+
 def _listed(labels: list[str], limit: int = 5) -> str:
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
 
 
-def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[tuple[str, Term], ...], str | None]:
-    """The known terms free text ``given`` names (each with the name found, as the vocabulary
-    writes it), and the cue that stops the text being read, if any."""
+def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[str, Term, str | None], ...]:
+    """The known terms free text ``given`` names, each with the name found (as the vocabulary
+    writes it) and the cue that stops it from being read there (``None`` where it is asserted)."""
     if kb.text_reader is None or len(given) > MAX_TERM_LENGTH:
-        return (), None
-    named = tuple(
-        (kb.suggestion_keys.get(key, key), kb.terms[key])
-        for key in kb.text_reader.read(given)
+        return ()
+    return tuple(
+        (kb.suggestion_keys.get(key, key), kb.terms[key], cue)
+        for key, cue in kb.text_reader.read(given)
         if key in kb.terms
     )
-    return named, (blocking_cue(given) if named else None)
 
 
 def _suggest(kb: KnowledgeBase, given: str) -> tuple[str, ...]:

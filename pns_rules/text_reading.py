@@ -1,22 +1,30 @@
 """Finding the known terms free text names ("skin biopsy consistent with Sweet syndrome"): to read
 them as findings, or to suggest them for text that is not read.
 
-A free-text finding is read only when it asserts: text with a negation, a doubt, a family member or
-a past misdiagnosis in it ("no ataxia", "possible dermatomyositis", "mother had ataxia",
-"misdiagnosed as gout") is not read at all, and stays unrecognised with its suggestions. What is
-read is reported, term by term, so the clinician can see it.
+A name is read only where the text asserts it. Text is cut into clauses (at full stops, semicolons,
+question and exclamation marks, brackets, and words such as "but", "however" and "except"), and a
+negation, a doubt, a family member or a past misdiagnosis ("no", "possible", "mother",
+"misdiagnosed as") stops every name in its clause from being read, and in the brackets inside that
+clause. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
+or night sweats" reads nothing. A few cues look only forward ("rash without itching",
+"ataxia first attributed to stroke"). This follows the scoped negation of NegEx (Chapman et al.
+2001, PMID:12123149) and ConText (Harkema et al. 2009, PMID:19435614), more cautiously: commas
+and "and" never end a cue's reach, and most cues reach back as well as forward.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple
 
 from .vocabulary import normalize_term
 
 __all__ = [
     "MAX_SEARCHED_LENGTH",
     "MIN_CONTAINED_LENGTH",
+    "Named",
     "TextReader",
     "blocking_cue",
     "contained_terms",
@@ -37,6 +45,7 @@ _CUES = (
     "non",
     "none",
     "nor",
+    "neither",
     "never",
     "without",
     "absent",
@@ -104,11 +113,29 @@ _CUE_PATTERN = re.compile(
     r"(?<![\w/])(" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in _CUES) + r")(?![\w/])"
     r"|\?"
 )
+#: Cues that reach only forward: what comes before them in the clause is asserted ("rash without
+#: itching", "ataxia first attributed to a stroke", "bone pain, treated as fibromyalgia").
+_FORWARD_CUES = frozenset(
+    {"without", "free of", "treated as", "diagnosed as", "attributed to", "if", "screening"}
+    | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken", "rule out", "r/o"}
+)
 _WORD = re.compile(r"\w+(?:[:']\w+)*")
+#: What ends a clause: a semicolon, an exclamation mark, and a full stop or question mark that
+#: ends a word ("5.4" is one number, and "?Sweet syndrome" and "? Sweet syndrome" query what
+#: follows), and words that turn to something else. Brackets open
+#: and close clauses of their own. Commas, colons and "and" do not end a clause, so a cue reaches
+#: over a list ("no fever, weight loss or night sweats").
+_TOKEN = re.compile(
+    r"(?P<word>\w+(?:[:']\w+)*)"
+    r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
+    r"|(?P<stop>[;!]|(?<=\S)[.?](?=\s|$))"
+)
+_CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
 
 
 def blocking_cue(text: str) -> str | None:
-    """The first word or phrase in ``text`` that stops it from being read, or ``None``.
+    """The first word or phrase in ``text`` that stops a name in it from being read, wherever it
+    is, or ``None``.
 
     >>> blocking_cue("no ataxia")
     'no'
@@ -117,6 +144,14 @@ def blocking_cue(text: str) -> str | None:
     """
     match = _CUE_PATTERN.search(normalize_term(text))
     return match.group(0) if match else None
+
+
+class Named(NamedTuple):
+    """A known term's key found in free text, and the cue that stops it from being read there
+    (``None`` when the text asserts it)."""
+
+    key: str
+    cue: str | None
 
 
 class TextReader:
@@ -139,25 +174,59 @@ class TextReader:
             index = self._index = _index(self._keys)
         return index
 
-    def read(self, text: str) -> tuple[str, ...]:
-        """The keys ``text`` names, in the order they appear, none inside another one's words.
+    def read(self, text: str) -> tuple[Named, ...]:
+        """The keys ``text`` names, in the order they appear, none inside another one's words,
+        each with the cue that stops it from being read there (``None`` where it is asserted).
 
         Where two names overlap, the one that starts first is read, and of those starting at the
-        same word, the longest ("gait ataxia", not "ataxia", from "progressive gait ataxia").
-        Text longer than :data:`MAX_SEARCHED_LENGTH` is not read.
+        same word, the longest ("gait ataxia", not "ataxia", from "progressive gait ataxia"). A
+        cue stops the names in its clause (see the module's description); a cue word inside a
+        name ("non" in "non-islet cell tumour hypoglycaemia") does not stop that name. A key
+        asserted anywhere in the text is asserted. Text longer than
+        :data:`MAX_SEARCHED_LENGTH` is not read.
         """
-        key, words = self._words(text)
-        found: list[str] = []
+        key = normalize_term(text)
+        if len(key) > MAX_SEARCHED_LENGTH:
+            return ()
+        clauses = _Clauses(key)
+        words = clauses.words
+        cues = [
+            (match.start(), match.end(), match.group(0), clauses.clause_at(match.start()))
+            for match in _CUE_PATTERN.finditer(key)
+        ]
+        found: dict[str, str | None] = {}
         position = 0
         while position < len(words):
-            match = next(self._matches(key, words, position), None)
+            # A name is not read across a full stop ("gait. Ataxia").
+            match = next(
+                (
+                    (entry_words, entry)
+                    for entry_words, entry in self._matches(key, words, position)
+                    if clauses.pieces[position] == clauses.pieces[position + len(entry_words) - 1]
+                ),
+                None,
+            )
             if match is None:
                 position += 1
-            else:
-                entry_words, entry = match
-                found.append(entry)
-                position += len(entry_words)
-        return tuple(dict.fromkeys(found))
+                continue
+            entry_words, entry = match
+            end = position + len(entry_words)
+            first, last = clauses.starts[position], clauses.ends[end - 1]
+            reached = {clause for path in clauses.paths[position:end] for clause in path}
+            cue = next(
+                (
+                    word
+                    for cue_start, cue_end, word, clause in cues
+                    if clause in reached
+                    and not (first <= cue_start and cue_end <= last)
+                    and (cue_start < first or word not in _FORWARD_CUES)
+                ),
+                None,
+            )
+            if found.get(entry, "") is not None:
+                found[entry] = cue
+            position = end
+        return tuple(Named(entry, cue) for entry, cue in found.items())
 
     def contained(self, text: str) -> tuple[str, ...]:
         """Every key whose whole words appear in ``text``, overlapping ones too ("gait ataxia"
@@ -182,6 +251,51 @@ class TextReader:
             end = position + len(entry_words)
             if entry != key and tuple(words[position:end]) == entry_words:
                 yield entry_words, entry
+
+
+class _Clauses:
+    """Normalised text cut into words, each with the clauses it lies in (outermost first: the
+    words in brackets lie in the bracket's clause and in the clause around it)."""
+
+    def __init__(self, key: str) -> None:
+        self.words: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.paths: list[tuple[int, ...]] = []
+        #: Words in the same piece between stops and turning words (brackets do not cut it).
+        self.pieces: list[int] = []
+        self._offsets: list[int] = [0]
+        self._clauses: list[int] = [0]
+        stack = [0]
+        count = 1
+        piece = 0
+        for token in _TOKEN.finditer(key):
+            kind, text = token.lastgroup, token.group()
+            if kind == "open":
+                stack.append(count)
+                count += 1
+            elif kind == "close" and len(stack) > 1:
+                stack.pop()
+            elif kind == "stop" or (kind == "word" and text in _CLAUSE_WORDS):
+                stack[-1] = count
+                count += 1
+                piece += 1
+            if kind == "word":
+                self.words.append(text)
+                self.starts.append(token.start())
+                self.ends.append(token.end())
+                self.paths.append(tuple(stack))
+                self.pieces.append(piece)
+            # A stop or a closing bracket belongs to the clause it ends; a turning word to the
+            # clause it starts.
+            boundary = token.start() if kind == "word" else token.end()
+            if stack[-1] != self._clauses[-1]:
+                self._offsets.append(boundary)
+                self._clauses.append(stack[-1])
+
+    def clause_at(self, offset: int) -> int:
+        """The innermost clause the character at ``offset`` lies in."""
+        return self._clauses[bisect.bisect_right(self._offsets, offset) - 1]
 
 
 def _words_of(key: str) -> list[str]:
