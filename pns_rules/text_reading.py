@@ -53,10 +53,24 @@ _CUES = (
     "deny",
     "denies",
     "denied",
+    "denying",
+    "denial",
+    "cannot",
+    "lack",
+    "lacks",
+    "lacking",
+    "fail",
+    "fails",
+    "failed",
+    "w/o",
+    "neg",
+    "ve",
+    "nil",
     "negative",
     "normal",
     "unremarkable",
     "free of",
+    "free from",
     "rule out",
     "ruled out",
     "rules out",
@@ -67,6 +81,9 @@ _CUES = (
     "exclusion",
     "unlikely",
     "possible",
+    "likely",
+    "unclear",
+    "ddx",
     "possibly",
     "probable",
     "probably",
@@ -101,6 +118,28 @@ _CUES = (
     "son",
     "daughter",
     "parent",
+    "parents",
+    "grandmother",
+    "grandfather",
+    "grandparent",
+    "grandparents",
+    "aunt",
+    "uncle",
+    "cousin",
+    "niece",
+    "nephew",
+    "relative",
+    "relatives",
+    "twin",
+    "wife",
+    "husband",
+    "spouse",
+    "sisters",
+    "brothers",
+    "siblings",
+    "sons",
+    "daughters",
+    "children",
     "misdiagnosed",
     "misdiagnosis",
     "misdiagnoses",
@@ -108,16 +147,24 @@ _CUES = (
     "treated as",
     "diagnosed as",
     "attributed to",
+    "rather than",
+    "instead of",
 )
+#: A cue is a whole word or phrase of :data:`_CUES`, a word ending in "n't" ("doesn't"), a "?",
+#: or "(-)" ("ataxia (-)"; hyphens are spaces in normalised text, so "-ve" is the cue "ve").
 _CUE_PATTERN = re.compile(
-    r"(?<![\w/])(" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in _CUES) + r")(?![\w/])"
-    r"|\?"
+    r"(?<![\w/+'\u2019])("
+    + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in _CUES)
+    + r"|\w*n['\u2019]t"
+    + r")(?![\w/'\u2019])"
+    r"|\?|\(\s*[\u2212\u2013]?\s*\)"
 )
 #: Cues that reach only forward: what comes before them in the clause is asserted ("rash without
 #: itching", "ataxia first attributed to a stroke", "bone pain, treated as fibromyalgia").
 _FORWARD_CUES = frozenset(
-    {"without", "free of", "treated as", "diagnosed as", "attributed to", "if", "screening"}
-    | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken", "rule out", "r/o"}
+    {"without", "w/o", "free of", "free from", "rather than", "instead of", "if", "screening"}
+    | {"treated as", "diagnosed as", "attributed to", "rule out", "r/o"}
+    | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken"}
 )
 _WORD = re.compile(r"\w+(?:[:']\w+)*")
 #: What ends a clause: a semicolon, an exclamation mark, and a full stop or question mark that
