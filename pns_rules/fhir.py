@@ -12,9 +12,13 @@ resource and code that was *not* used and why. See docs/ehr.md for the mapping r
   detected (interpretation, coded or text value, or ``valueBoolean``).
 - Age is computed from ``Patient.birthDate`` on a given date (default today); sex from
   ``Patient.gender`` (``other`` and ``unknown`` give ``None``).
-- Refuted and entered-in-error Conditions, entered-in-error and cancelled Observations, negative
-  results and resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to
-  nothing in :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
+- An Observation of a finding counts when it has no value or one that asserts the finding (true,
+  yes, present, positive...); one that denies it is a negative result, and one that says neither
+  (an unrecognised text or code, a number) is reported, not counted.
+- Refuted and entered-in-error Conditions, entered-in-error, cancelled and registered Observations,
+  Observations with a ``dataAbsentReason``, negative results, values not read as a result and
+  resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to nothing in
+  :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
 
 Resources are validated with ``fhir.resources`` (its R4B models: R4B is the technical-correction
 release of R4, and Patient, Condition, Observation and Bundle have the same structure in both).
@@ -82,9 +86,8 @@ _INTERPRETATION_SYSTEMS = frozenset(
         "terminology.hl7.org/codesystem/v2-0078",
     }
 )
-# Result qualifiers, as HL7 v3 ObservationInterpretation codes and SNOMED CT qualifier values
-# (Positive 10828004, Negative 260385009, Detected 260373001, Not detected 260415000, Inconclusive
-# 419984006). These say whether a test was positive; they carry no clinical knowledge.
+# Result qualifiers, as HL7 v3 ObservationInterpretation codes and SNOMED CT qualifier values.
+# These say whether a test was positive or a finding present; they carry no clinical knowledge.
 _INTERPRETATION_CODES = {
     "pos": "positive",
     "det": "positive",
@@ -94,15 +97,33 @@ _INTERPRETATION_CODES = {
     "e": "indeterminate",
 }
 _SNOMED_RESULTS = {
-    "10828004": "positive",
-    "260373001": "positive",
-    "260385009": "negative",
-    "260415000": "negative",
-    "419984006": "indeterminate",
+    "10828004": "positive",  # Positive
+    "260373001": "positive",  # Detected
+    "52101004": "positive",  # Present
+    "373066001": "positive",  # Yes
+    "410605003": "positive",  # Confirmed present
+    "410515003": "positive",  # Known present
+    "260385009": "negative",  # Negative
+    "260415000": "negative",  # Not detected
+    "2667000": "negative",  # Absent
+    "373067005": "negative",  # No
+    "410594000": "negative",  # Definitely NOT present
+    "410516002": "negative",  # Known absent
+    "419984006": "indeterminate",  # Inconclusive
+    "261665006": "indeterminate",  # Unknown
 }
+# HL7 v2 table 0136 (Yes/No indicator), as a coded value.
+_YES_NO_SYSTEMS = frozenset({"terminology.hl7.org/codesystem/v2-0136", "hl7.org/fhir/v2/0136"})
+_YES_NO_CODES = {"y": "positive", "n": "negative"}
 # Words a text result may start with; longer phrases first so "not detected" wins over "detected".
 _RESULT_WORDS: tuple[tuple[str, str], ...] = (
+    ("definitely not present", "negative"),
     ("not detected", "negative"),
+    ("not present", "negative"),
+    ("not seen", "negative"),
+    ("not found", "negative"),
+    ("denies", "negative"),
+    ("denied", "negative"),
     ("none detected", "negative"),
     ("non reactive", "negative"),
     ("nonreactive", "negative"),
@@ -119,6 +140,23 @@ _RESULT_WORDS: tuple[tuple[str, str], ...] = (
     ("equivocal", "indeterminate"),
     ("borderline", "indeterminate"),
 )
+# Short answers that are a result only as the whole text ("no" alone, not "no change").
+_RESULT_ANSWERS = {
+    "yes": "positive",
+    "y": "positive",
+    "true": "positive",
+    "no": "negative",
+    "n": "negative",
+    "false": "negative",
+    "none": "negative",
+    "nil": "negative",
+    "0": "negative",
+    "unknown": "indeterminate",
+}
+# value[x] types that say nothing about presence (numbers are not interpreted).
+_NUMERIC_VALUES = ("valueQuantity", "valueRange", "valueRatio", "valueSampledData")
+_OTHER_VALUES = ("valueDateTime", "valuePeriod", "valueTime")
+_QUOTED = 40
 # A short antibody name ("Yo", "Hu", "Ri") counts only beside one of these words.
 _ANTIBODY_CUES = re.compile(
     r"(?<![a-z0-9])(?:ab|abs|antibody|antibodies|autoantibody|autoantibodies|ig[gam]|anti)"
@@ -128,7 +166,11 @@ _SHORT_NAME = 4
 _HPO_CODE = re.compile(r"^(?:hp[:_])?(\d{7})$", re.IGNORECASE)
 _SNOMED_CODE = re.compile(r"^\d{6,18}$")
 _IGNORED_CONDITION = {"refuted": "refuted", "entered-in-error": "entered in error"}
-_IGNORED_OBSERVATION = {"entered-in-error": "entered in error", "cancelled": "cancelled"}
+_IGNORED_OBSERVATION = {
+    "entered-in-error": "entered in error",
+    "cancelled": "cancelled",
+    "registered": "registered (no result yet)",
+}
 _READ_TYPES = ("Patient", "Condition", "Observation")
 _MAX_ERRORS_SHOWN = 3
 
@@ -505,7 +547,6 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
     if status in _IGNORED_OBSERVATION:
         reader.ignored.append(FhirIgnored(key, f"status {_IGNORED_OBSERVATION[status]}"))
         return
-    result = _result(observation)
     terms, codes, reasons = reader.map_codings(observation.code)
     problem = ""
     if not terms:
@@ -513,10 +554,7 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
     value_is_finding = False
     if not terms and not problem and observation.valueCodeableConcept is not None:
         terms = reader.map_codings(observation.valueCodeableConcept)[0]
-        if terms:
-            # The value is the finding, so only the interpretation says whether it is present.
-            value_is_finding = True
-            result = _interpretation(observation)
+        value_is_finding = bool(terms)
     if not terms:
         if observation.valueQuantity is not None:
             reasons.append("numeric results are not interpreted")
@@ -529,51 +567,110 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
             )
         )
         return
+    reason = _not_counted(reader, observation, terms, value_is_finding)
+    if reason:
+        reader.ignored.append(FhirIgnored(key, reason))
+    else:
+        reader.use(key, terms)
+
+
+def _not_counted(
+    reader: _Reader, observation: Any, terms: list[tuple[str, str]], value_is_finding: bool
+) -> str:
+    """Why an Observation of a finding or antibody does not count ("" when it counts).
+
+    A finding counts when the Observation has no value or a value that asserts it; an antibody only
+    with a positive result. When the value is the finding, only the interpretation can deny it.
+    """
+    if observation.dataAbsentReason is not None:
+        return f"no result (dataAbsentReason {_concept_name(observation.dataAbsentReason)}): not counted"
+    if value_is_finding:
+        result, unread = _interpretation(observation), ""
+    else:
+        value, unread = _value(observation)
+        result = _combine({r for r in (_interpretation(observation), value) if r})
+    if result in ("negative", "indeterminate", "conflicting"):
+        return f"{result} result: not counted"
     is_antibody = any(
         reader.kb.findings[f].kind == "antibody"
         for term, _ in terms
         for f in reader.kb.terms[normalize_term(term)].maps_to
     )
-    if result in ("negative", "indeterminate", "conflicting"):
-        reader.ignored.append(FhirIgnored(key, f"{result} result: not counted"))
-        return
     if is_antibody and not value_is_finding and result != "positive":
-        reader.ignored.append(FhirIgnored(key, "antibody test without a positive result"))
-        return
-    reader.use(key, terms)
+        detail = f" ({unread})" if unread else ""
+        return f"antibody test without a positive result{detail}"
+    if unread and result != "positive":
+        return f"{unread}: not counted"
+    return ""
 
 
-def _result(observation: Any) -> str | None:
-    """``positive``, ``negative``, ``indeterminate``, ``conflicting`` or ``None`` (no result)."""
-    if observation.dataAbsentReason is not None:
-        return None
-    found = set()
-    interpretation = _interpretation(observation)
-    if interpretation is not None:
-        found.add(interpretation)
+def _value(observation: Any) -> tuple[str | None, str]:
+    """What ``value[x]`` says: ``(result, unread)``.
+
+    ``result`` is ``positive``, ``negative``, ``indeterminate``, ``conflicting`` or ``None``;
+    ``unread`` says why a value that is there gives no result ("" when there is none, or it does).
+    """
     if observation.valueBoolean is not None:
-        found.add("positive" if observation.valueBoolean else "negative")
+        return ("positive" if observation.valueBoolean else "negative"), ""
+    if observation.valueInteger is not None:
+        if observation.valueInteger == 0:
+            return "negative", ""
+        return None, f"value {observation.valueInteger} is not read as a result"
+    if observation.valueString is not None:
+        text = _text(observation.valueString)
+        word = _result_word(text)
+        return (word, "") if word else (None, f"value {_quoted(text)} is not read as a result")
     concept = observation.valueCodeableConcept
     if concept is not None:
-        for coding in _list(concept.coding):
-            system = _system(_text(coding.system))
-            code = _text(coding.code)
-            if system in {_system(s) for s in SNOMED_SYSTEMS} and code in _SNOMED_RESULTS:
-                found.add(_SNOMED_RESULTS[code])
-            elif system in _INTERPRETATION_SYSTEMS and code.lower() in _INTERPRETATION_CODES:
-                found.add(_INTERPRETATION_CODES[code.lower()])
-            else:
-                word = _result_word(_text(coding.display))
-                if word:
-                    found.add(word)
-        word = _result_word(_text(concept.text))
-        if word:
-            found.add(word)
-    if observation.valueString is not None:
-        word = _result_word(_text(observation.valueString))
-        if word:
-            found.add(word)
+        result = _concept_result(concept)
+        name = _quoted(_concept_name(concept))
+        return (result, "") if result else (None, f"value {name} is not read as a result")
+    for field in _NUMERIC_VALUES:
+        if getattr(observation, field) is not None:
+            return None, "numeric results are not interpreted"
+    for field in _OTHER_VALUES:
+        if getattr(observation, field) is not None:
+            return None, f"a {field.removeprefix('value')} value is not read as a result"
+    return None, ""
+
+
+def _concept_result(concept: Any) -> str | None:
+    """What a coded value says: its result codes, or else the words of its displays and text."""
+    found = set()
+    for coding in _list(concept.coding):
+        system = _system(_text(coding.system))
+        code = _text(coding.code).strip()
+        if system in _SNOMED and code in _SNOMED_RESULTS:
+            found.add(_SNOMED_RESULTS[code])
+        elif system in _INTERPRETATION_SYSTEMS and code.lower() in _INTERPRETATION_CODES:
+            found.add(_INTERPRETATION_CODES[code.lower()])
+        elif system in _YES_NO_SYSTEMS and code.lower() in _YES_NO_CODES:
+            found.add(_YES_NO_CODES[code.lower()])
+        else:
+            word = _result_word(_text(coding.display))
+            if word:
+                found.add(word)
+    word = _result_word(_text(concept.text))
+    if word:
+        found.add(word)
     return _combine(found)
+
+
+def _concept_name(concept: Any) -> str:
+    """A CodeableConcept as its text, else its first coding's code and display."""
+    text = _text(getattr(concept, "text", None)).strip()
+    if text:
+        return text
+    for coding in _list(getattr(concept, "coding", None)):
+        code, display = _text(coding.code).strip(), _text(coding.display).strip()
+        if code or display:
+            return f"{code} ({display})" if code and display else code or display
+    return "(no code)"
+
+
+def _quoted(text: str) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= _QUOTED else text[: _QUOTED - 3] + "...")
 
 
 def _interpretation(observation: Any) -> str | None:
@@ -599,7 +696,9 @@ def _combine(found: set[str]) -> str | None:
 
 
 def _result_word(text: str) -> str | None:
-    key = normalize_term(text)
+    key = normalize_term(text).rstrip(".")
+    if key in _RESULT_ANSWERS:
+        return _RESULT_ANSWERS[key]
     for phrase, meaning in _RESULT_WORDS:
         if key == phrase or (key.startswith(phrase) and not key[len(phrase)].isalnum()):
             return meaning

@@ -347,6 +347,112 @@ def test_observations_of_findings() -> None:
     assert read(absent).findings == ()
 
 
+def _finding(**value: Any) -> dict[str, Any]:
+    """An Observation of ataxia (SNOMED CT 20262006) with a value or other extra fields."""
+    return observation("", code={"coding": [sct("20262006", "Ataxia")]}, **value)
+
+
+def _coded(system: str, code: str) -> dict[str, Any]:
+    return {"valueCodeableConcept": {"coding": [{"system": system, "code": code}]}}
+
+
+V2_YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"valueBoolean": True},
+        {"valueString": "yes"},
+        {"valueString": "Present"},
+        {"valueString": "positive"},
+        {"valueString": "detected"},
+        _coded("http://snomed.info/sct", "373066001"),  # Yes
+        _coded("http://snomed.info/sct", "52101004"),  # Present
+        _coded("http://snomed.info/sct", "10828004"),  # Positive
+        _coded(V2_YES_NO, "Y"),
+        {"valueCodeableConcept": {"text": "Yes"}},
+        {"valueQuantity": {"value": 3}, **POSITIVE},
+    ],
+)
+def test_an_observation_of_a_finding_counts_with_no_value_or_one_asserting_it(
+    value: dict[str, Any],
+) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ("HP:0001251",)
+    assert record.ignored == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"valueString": text}
+        for text in ["No", "no.", "none", "not present", "false", "N", "Not seen", "0", "absent"]
+    ]
+    + [
+        {"valueBoolean": False},
+        {"valueInteger": 0},
+        _coded("http://snomed.info/sct", "373067005"),  # No
+        _coded("http://snomed.info/sct", "2667000"),  # Absent
+        _coded("http://snomed.info/sct", "410594000"),  # Definitely NOT present
+        _coded("http://snomed.info/sct", "410516002"),  # Known absent
+        _coded(V2_YES_NO, "N"),
+        {"valueCodeableConcept": {"text": "No"}},
+    ],
+)
+def test_an_observation_denying_a_finding_does_not_count(value: dict[str, Any]) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [
+        ("Observation/o1", "negative result: not counted")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"valueString": "maybe"}, "value 'maybe' is not read as a result: not counted"),
+        ({"valueString": "no change"}, "value 'no change' is not read as a result: not counted"),
+        ({"valueInteger": 2}, "value 2 is not read as a result: not counted"),
+        (
+            _coded("http://snomed.info/sct", "255604002"),
+            "value '255604002' is not read as a result: not counted",
+        ),
+        ({"valueQuantity": {"value": 1.5}}, "numeric results are not interpreted: not counted"),
+        ({"valueDateTime": "2026-01-01"}, "a DateTime value is not read as a result: not counted"),
+        (
+            {
+                "dataAbsentReason": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                            "code": "not-performed",
+                        }
+                    ]
+                }
+            },
+            "no result (dataAbsentReason not-performed): not counted",
+        ),
+        ({"status": "registered"}, "status registered (no result yet)"),
+    ],
+)
+def test_an_observation_whose_value_says_neither_is_reported_not_counted(
+    value: dict[str, Any], reason: str
+) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [("Observation/o1", reason)]
+
+
+def test_an_antibody_result_that_is_not_read_is_named() -> None:
+    record = read(observation("Anti-Yo antibody", valueString="weakly positive"))
+    assert record.antibodies == ()
+    assert record.ignored[0].reason == (
+        "antibody test without a positive result (value 'weakly positive' is not read as a result)"
+    )
+
+
 def test_resources_about_another_patient_are_ignored() -> None:
     other = condition(sct("20262006"), subject={"reference": "Patient/someone-else"})
     absolute = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p1"})
