@@ -470,6 +470,14 @@ def _read(
                 "pass one patient's record"
             ],
         )
+    if len({(_text(r.gender), _text(r.birthDate)) for r, _ in patients}) > 1:
+        raise FhirError(
+            "record",
+            [
+                f"holds {next(iter(patient_keys))} more than once with a different gender or "
+                "birthDate; pass one patient's record"
+            ],
+        )
     notes: list[str] = []
     age: float | None = None
     sex: str | None = None

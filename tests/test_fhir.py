@@ -553,6 +553,14 @@ def test_two_patients_are_refused() -> None:
         read_resources([PATIENT, dict(PATIENT, id="p2")], engine=ENGINE, on=ON)
 
 
+@pytest.mark.parametrize("change", [{"gender": "male"}, {"birthDate": "1962-03-15"}])
+def test_the_same_patient_twice_with_different_data_is_refused(change: dict[str, str]) -> None:
+    with pytest.raises(FhirError, match="holds Patient/p1 more than once with a different"):
+        read_resources([PATIENT, dict(PATIENT, **change)], engine=ENGINE, on=ON)
+    same = read_resources([PATIENT, dict(PATIENT, meta={"versionId": "2"})], engine=ENGINE, on=ON)
+    assert same.sex == "female"
+
+
 def test_a_bundle_passed_as_resources_is_refused() -> None:
     with pytest.raises(FhirError, match="use read_bundle"):
         read_resources(bundle_file("unrelated-man"), engine=ENGINE)  # type: ignore[arg-type]
