@@ -172,6 +172,35 @@ _IGNORED_OBSERVATION = {
     "registered": "registered (no result yet)",
 }
 _READ_TYPES = ("Patient", "Condition", "Observation")
+# The required value sets (FHIR R4) of the coded elements the reader uses.
+_REQUIRED_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Patient": {"gender": ("male", "female", "other", "unknown")},
+    "Observation": {
+        "status": (
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        )
+    },
+    "Bundle": {
+        "type": (
+            "document",
+            "message",
+            "transaction",
+            "transaction-response",
+            "batch",
+            "batch-response",
+            "history",
+            "searchset",
+            "collection",
+        )
+    },
+}
 _MAX_ERRORS_SHOWN = 3
 
 
@@ -250,9 +279,10 @@ class FhirRecord:
     def suggest(self, engine: Engine | None = None) -> Differential:
         """The differential for this record on ``engine`` (default: the shipped rules).
 
-        Use the engine whose rules the record was read against.
+        Use the engine whose rules the record was read against. Raises ``InputError`` when
+        ``engine`` is not an :class:`~pns_rules.Engine`.
         """
-        return (engine or default_engine()).suggest(**self.suggest_arguments())
+        return _engine(engine).suggest(**self.suggest_arguments())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -268,8 +298,9 @@ def read_bundle(
     """Read a FHIR R4 Bundle (JSON text, parsed JSON or a ``fhir.resources`` model).
 
     ``engine`` gives the vocabulary (default: the shipped rules); ``on`` is the date ages are
-    computed for (default: today). Raises :class:`FhirError` (an ``InputError``) when the input is
-    not a valid Bundle or holds more than one patient.
+    computed for (a :class:`~datetime.date`, default today). Raises :class:`FhirError` (an
+    ``InputError``) when the input is not a valid Bundle or holds more than one patient, and
+    ``InputError`` when ``engine`` is not an :class:`~pns_rules.Engine` or ``on`` not a date.
     """
     data = _as_json(bundle, "bundle")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -287,15 +318,23 @@ def read_resources(
     """Read FHIR R4 resources (parsed JSON or ``fhir.resources`` models) as one patient's record.
 
     A Bundle among them stands for its entries. See :func:`read_bundle` for the arguments and
-    errors.
+    errors; an item that is not a resource (``None`` included) is a :class:`FhirError` naming its
+    position.
     """
     if isinstance(resources, str | bytes | Mapping):
         raise FhirError("resources", ["expected a list of FHIR resources (use read_bundle)"])
-    return read_parts(
-        {f"resources[{index}]": resource for index, resource in enumerate(resources)},
-        engine=engine,
-        on=on,
-    )
+    try:
+        items = iter(resources)
+    except TypeError:
+        raise FhirError(
+            "resources", [f"expected a list of FHIR resources, got {_python_type(resources)}"]
+        ) from None
+    parts = {}
+    for index, resource in enumerate(items):
+        if resource is None:
+            raise FhirError(f"resources[{index}]", ["expected a FHIR resource, got None"])
+        parts[f"resources[{index}]"] = resource
+    return read_parts(parts, engine=engine, on=on)
 
 
 def read_parts(
@@ -309,6 +348,16 @@ def read_parts(
     This is how CDS Hooks prefetch is read: ``{"prefetch.patient": {...}, "prefetch.conditions":
     {...Bundle...}}``. The names locate problems in :class:`FhirError` messages.
     """
+    if not isinstance(parts, Mapping):
+        raise FhirError(
+            "parts",
+            [
+                "expected a mapping of names to FHIR resources or Bundles, "
+                f"got {_python_type(parts)}"
+            ],
+        )
+    kb = _engine(engine).knowledge_base
+    today = _day(on)
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
     for name, value in parts.items():
@@ -316,7 +365,7 @@ def read_parts(
             found, ignored = _collect(_as_json(value, name), name)
             items += found
             skipped += ignored
-    return _read(items, skipped, _knowledge(engine), on)
+    return _read(items, skipped, kb, today)
 
 
 def suggest_fhir(
@@ -326,7 +375,7 @@ def suggest_fhir(
     on: date | None = None,
 ) -> tuple[FhirRecord, Differential]:
     """Read a Bundle (see :func:`read_bundle`) and rank it: ``(record, differential)``."""
-    engine = engine or default_engine()
+    engine = _engine(engine)
     record = read_bundle(bundle, engine=engine, on=on)
     return record, record.suggest(engine)
 
@@ -337,23 +386,18 @@ def age_on(birth: date | str, on: date) -> tuple[float | None, str | None]:
     Returns ``(age, note)``. The age is whole completed years plus the elapsed part of the current
     year, rounded down to 3 decimals, so it crosses every whole year exactly on the birthday. A
     partial date is taken at its latest possible day (the youngest possible age) and noted; a date
-    after ``on`` or an age over 120 gives ``None`` and a note.
+    after ``on`` or an age over 120 gives ``None`` and a note. A ``datetime`` counts as its date.
+    Raises ``InputError`` when ``birth`` is not a date or a valid FHIR date text (``"2020-13"``,
+    ``"2020-02-30"``, ``"0000"``), or ``on`` is not a date.
     """
+    on = _day(on, "on", required=True)
+    birth_date, partial = _birth_date(birth)
     note = None
-    if isinstance(birth, str) and birth.count("-") == 2:
-        birth = date.fromisoformat(birth)
-    if isinstance(birth, str):
-        parts = birth.split("-")
-        year = int(parts[0])
-        month = int(parts[1]) if len(parts) > 1 else 12
-        day = calendar.monthrange(year, month)[1]
-        birth_date = date(year, month, day)
+    if partial:
         note = (
             f"birthDate {birth} gives no day; age computed from {birth_date.isoformat()}, "
             "the youngest it can be"
         )
-    else:
-        birth_date = birth
     if birth_date > on:
         return None, f"birthDate {birth_date.isoformat()} is after {on.isoformat()}; age unknown"
     years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
@@ -455,9 +499,8 @@ def _read(
     resources: list[tuple[Any, str | None]],
     skipped: list[FhirIgnored],
     kb: KnowledgeBase,
-    on: date | None,
+    today: date,
 ) -> FhirRecord:
-    today = on.date() if isinstance(on, datetime) else (on or date.today())
     reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
     reader.ignored.extend(skipped)
     patients = [(r, url) for r, url in resources if r.get_resource_type() == "Patient"]
@@ -714,8 +757,60 @@ def _result_word(text: str) -> str | None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _knowledge(engine: Engine | None) -> KnowledgeBase:
-    return (engine or default_engine()).knowledge_base
+_FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
+_VALID_BIRTH = "a datetime.date, or a FHIR date text: YYYY, YYYY-MM or YYYY-MM-DD (a real date)"
+
+
+def _engine(engine: object) -> Engine:
+    """``engine``, or the shipped rules' engine for ``None``; anything else is an ``InputError``."""
+    if engine is None:
+        return default_engine()
+    if not isinstance(engine, Engine):
+        raise InputError(
+            "engine",
+            engine,
+            "a pns_rules Engine (such as Engine.shipped() or Engine.from_directory(path)), "
+            "or None for the shipped rules",
+        )
+    return engine
+
+
+def _day(on: object, parameter: str = "on", *, required: bool = False) -> date:
+    """``on`` as a date (a ``datetime`` counts as its date; ``None`` is today unless required)."""
+    if on is None and not required:
+        return date.today()
+    if isinstance(on, datetime):
+        return on.date()
+    if isinstance(on, date):
+        return on
+    valid = "a datetime.date such as date.fromisoformat('2026-11-20')"
+    raise InputError(parameter, on, valid if required else f"{valid}, or None for today")
+
+
+def _birth_date(birth: object) -> tuple[date, bool]:
+    """A FHIR birthDate as a date, and whether it was partial (taken at its latest day)."""
+    if isinstance(birth, datetime):
+        return birth.date(), False
+    if isinstance(birth, date):
+        return birth, False
+    match = _FHIR_DATE.fullmatch(birth) if isinstance(birth, str) else None
+    if match is None:
+        raise InputError("birth", birth, _VALID_BIRTH)
+    year = int(match[1])
+    try:
+        if match[3]:
+            return date(year, int(match[2]), int(match[3])), False
+        month = int(match[2]) if match[2] else 12
+        return date(year, month, calendar.monthrange(year, month)[1]), True
+    except ValueError:  # calendar.IllegalMonthError is a ValueError
+        raise InputError("birth", birth, _VALID_BIRTH) from None
+
+
+def _python_type(value: object) -> str:
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _snomed_index(kb: KnowledgeBase) -> dict[str, list[str]]:
@@ -823,12 +918,19 @@ def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[
         raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
     _check_type(data, "(top level)", where)
     if data["resourceType"] != "Bundle":
-        return [(_validate(get_fhir_model_class(data["resourceType"]), data, where), None)], []
+        resource = _validate(get_fhir_model_class(data["resourceType"]), data, where)
+        _check_codes([("", resource)], where)
+        return [(resource, None)], []
     entries = data.get("entry")
     for index, entry in enumerate(entries if isinstance(entries, list) else ()):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             _check_type(entry["resource"], f"entry[{index}].resource", where)
     bundle = _validate(Bundle, data, where)
+    _check_codes(
+        [("", bundle)]
+        + [(f"entry[{i}].resource.", e.resource) for i, e in enumerate(bundle.entry or ())],
+        where,
+    )
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
     for index, entry in enumerate(bundle.entry or ()):
@@ -852,6 +954,24 @@ def _check_type(resource: dict[str, Any], location: str, where: str) -> None:
         get_fhir_model_class(kind)
     except ValueError:
         raise FhirError(where, [f"{location}: unknown resourceType {kind[:40]!r}"]) from None
+
+
+def _check_codes(resources: list[tuple[str, Any]], where: str) -> None:
+    """Refuse codes outside the FHIR R4 required value sets of Patient.gender, Observation.status
+    and Bundle.type: ``fhir.resources`` accepts any code there, and a wrong one would be read as
+    unknown (a sex of ``None``) or as an ordinary status without a word."""
+    problems = []
+    for location, resource in resources:
+        if resource is None:  # an entry without a resource, reported when read
+            continue
+        kind = resource.get_resource_type()
+        for element, codes in _REQUIRED_CODES.get(kind, {}).items():
+            value = getattr(resource, element)
+            if value is not None and value not in codes:
+                name = f"{kind}.{element}"
+                problems.append(f"{location}{element}: not a FHIR {name} code ({', '.join(codes)})")
+    if problems:
+        raise FhirError(where, problems)
 
 
 def _validate(model_class: Any, data: dict[str, Any], parameter: str) -> Any:

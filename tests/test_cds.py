@@ -233,6 +233,12 @@ ANOTHER_PATIENT_ONLY_IN_A_BUNDLE = _with_entry(
             "holds Patient/pns-demo-1 more than once with a different gender or birthDate",
         ),
         (
+            _with(GOOD, "F", "prefetch", "patient", "gender"),
+            400,
+            "invalid-fhir",
+            "prefetch.patient: gender: not a FHIR Patient.gender code",
+        ),
+        (
             _with(GOOD, "14 March 1962", "prefetch", "patient", "birthDate"),
             400,
             "invalid-fhir",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pns_rules.fhir import (
     FhirRecord,
     age_on,
     read_bundle,
+    read_parts,
     read_resources,
     suggest_fhir,
 )
@@ -486,6 +487,27 @@ def test_ages_cross_whole_years_on_the_birthday() -> None:
         assert int(value) == on.year - 1990 - ((on.month, on.day) < (1, 31))
 
 
+@pytest.mark.parametrize(
+    "birth", ["abcd", "", "2020-13", "2020-00", "2020-02-30", "0000", "62", "1962-5", None, 1962]
+)
+def test_age_on_refuses_what_is_not_a_birth_date(birth: Any) -> None:
+    with pytest.raises(InputError) as info:
+        age_on(birth, ON)
+    assert (info.value.parameter, info.value.value) == ("birth", birth)
+    assert "YYYY, YYYY-MM or YYYY-MM-DD" in str(info.value)
+
+
+@pytest.mark.parametrize("on", ["2020-01-01", None, 2020])
+def test_age_on_refuses_what_is_not_a_date_to_count_to(on: Any) -> None:
+    with pytest.raises(InputError) as info:
+        age_on("1962", on)
+    assert (info.value.parameter, info.value.value) == ("on", on)
+
+
+def test_age_on_takes_a_datetime_as_its_date() -> None:
+    assert age_on(datetime(2000, 6, 15, 12), datetime(2018, 6, 15, 1)) == (18.0, None)
+
+
 def test_partial_future_and_implausible_birth_dates_are_noted() -> None:
     assert "gives no day" in str(age_on("1962-05", ON)[1])
     assert age_on(date(2030, 1, 1), ON) == (
@@ -546,6 +568,76 @@ def test_invalid_input_raises_a_readable_error(bundle: Any, fragment: str) -> No
         read_bundle(bundle, engine=ENGINE, on=ON)
     assert isinstance(info.value, InputError) and isinstance(info.value, ValueError)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("resources", "parameter", "fragment"),
+    [
+        (
+            [dict(PATIENT, gender="F")],
+            "resources[0]",
+            "gender: not a FHIR Patient.gender code (male, female, other, unknown)",
+        ),
+        (
+            [PATIENT, observation("Anti-Yo antibody", status="done")],
+            "resources[1]",
+            "status: not a FHIR Observation.status code (registered, preliminary, final",
+        ),
+        (
+            [{"resourceType": "Bundle", "type": "nonsense", "entry": [{"resource": PATIENT}]}],
+            "resources[0]",
+            "type: not a FHIR Bundle.type code (document, message",
+        ),
+        (
+            [
+                {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": dict(PATIENT, gender="F")}],
+                }
+            ],
+            "resources[0]",
+            "entry[0].resource.gender: not a FHIR Patient.gender code",
+        ),
+    ],
+)
+def test_codes_outside_required_value_sets_are_refused(
+    resources: list[dict[str, Any]], parameter: str, fragment: str
+) -> None:
+    with pytest.raises(FhirError) as info:
+        read_resources(resources, engine=ENGINE, on=ON)
+    assert info.value.parameter == parameter
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter", "fragment"),
+    [
+        (lambda: read_bundle(bundle_file("unrelated-man"), on="2020-01-01"), "on", "datetime.date"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), on=5), "on", "None for today"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), engine="x"), "engine", "Engine"),
+        (lambda: suggest_fhir(bundle_file("unrelated-man"), engine="x"), "engine", "Engine"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), on=ON).suggest("x"), "engine", "Engine"),
+        (lambda: read_parts(None), "parts", "mapping of names to FHIR resources"),
+        (lambda: read_parts([PATIENT]), "parts", "got a list"),
+        (lambda: read_resources(None), "resources", "got None"),
+        (lambda: read_resources(5), "resources", "got an int"),
+        (lambda: read_resources([None]), "resources[0]", "expected a FHIR resource, got None"),
+        (lambda: read_resources([PATIENT, None]), "resources[1]", "got None"),
+    ],
+)
+def test_bad_arguments_raise_input_errors_naming_them(
+    call: Any, parameter: str, fragment: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.parameter == parameter
+    assert fragment in str(info.value)
+
+
+def test_a_datetime_for_on_counts_as_its_date() -> None:
+    moment = datetime(2026, 11, 20, 23, 59)
+    assert read_resources([PATIENT], engine=ENGINE, on=moment) == read(engine=ENGINE)
 
 
 def test_two_patients_are_refused() -> None:
