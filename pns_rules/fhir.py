@@ -304,8 +304,10 @@ def read_bundle(
     """
     data = _as_json(bundle, "bundle")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        found = data.get("resourceType") if isinstance(data, dict) else data
-        raise FhirError("bundle", [f"expected a FHIR Bundle, got {_describe(found)}"])
+        found = _describe(data.get("resourceType") if isinstance(data, dict) else data)
+        raise FhirError(
+            "bundle", [f"expected a FHIR Bundle, got {'None' if data is None else found}"]
+        )
     return read_parts({"bundle": data}, engine=engine, on=on)
 
 

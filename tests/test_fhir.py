@@ -540,6 +540,7 @@ def test_a_record_without_a_patient_has_unknown_age_and_sex() -> None:
         ("[[[[" * 100_000, "not valid JSON"),
         ({"resourceType": "Patient"}, "expected a FHIR Bundle, got resourceType 'Patient'"),
         ([], "expected a FHIR Bundle, got a JSON list"),
+        (None, "expected a FHIR Bundle, got None"),
         ({"resourceType": "Bundle"}, "type: Value for the field 'type' is required"),
         (
             {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
