@@ -175,10 +175,11 @@ def read_request(payload: Any, engine: Engine, *, on: date | None = None) -> Fhi
                 "invalid-fhir",
                 f"prefetch.{key} must be a {' or '.join(kinds)}, got {_kind(value)}",
             )
-        if kind == "Patient" and value.get("id") not in (None, patient_id):
-            raise CdsRequestError(
-                400, "invalid-request", "prefetch.patient is not the patient in context.patientId"
-            )
+    other = _other_patient(prefetch, patient_id)
+    if other:
+        raise CdsRequestError(
+            400, "invalid-request", f"{other} is not the patient in context.patientId"
+        )
     try:
         return read_parts(
             {f"prefetch.{key}": prefetch[key] for key in PREFETCH}, engine=engine, on=on
@@ -321,6 +322,30 @@ def _md(text: str) -> str:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _other_patient(prefetch: Mapping[str, Any], patient_id: str) -> str | None:
+    """Where prefetch holds a Patient whose id is not ``patient_id``, or ``None``.
+
+    Looks at ``prefetch.patient`` and at the entries of the prefetched Bundles (a Patient without an
+    id is not refused here: it is the one patient of the record or an error of the FHIR reader).
+    """
+    for key in PREFETCH:
+        value = prefetch[key]
+        if not isinstance(value, dict):
+            continue
+        found = [(f"prefetch.{key}", value)]
+        entries = value.get("entry") if value.get("resourceType") == "Bundle" else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                found.append((f"prefetch.{key}.entry[{index}]", entry["resource"]))
+        for where, resource in found:
+            if resource.get("resourceType") == "Patient" and resource.get("id") not in (
+                None,
+                patient_id,
+            ):
+                return where
+    return None
 
 
 def _kind(value: object) -> str:

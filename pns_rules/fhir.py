@@ -12,9 +12,13 @@ resource and code that was *not* used and why. See docs/ehr.md for the mapping r
   detected (interpretation, coded or text value, or ``valueBoolean``).
 - Age is computed from ``Patient.birthDate`` on a given date (default today); sex from
   ``Patient.gender`` (``other`` and ``unknown`` give ``None``).
-- Refuted and entered-in-error Conditions, entered-in-error and cancelled Observations, negative
-  results and resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to
-  nothing in :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
+- An Observation of a finding counts when it has no value or one that asserts the finding (true,
+  yes, present, positive...); one that denies it is a negative result, and one that says neither
+  (an unrecognised text or code, a number) is reported, not counted.
+- Refuted and entered-in-error Conditions, entered-in-error, cancelled and registered Observations,
+  Observations with a ``dataAbsentReason``, negative results, values not read as a result and
+  resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to nothing in
+  :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
 
 Resources are validated with ``fhir.resources`` (its R4B models: R4B is the technical-correction
 release of R4, and Patient, Condition, Observation and Bundle have the same structure in both).
@@ -82,9 +86,8 @@ _INTERPRETATION_SYSTEMS = frozenset(
         "terminology.hl7.org/codesystem/v2-0078",
     }
 )
-# Result qualifiers, as HL7 v3 ObservationInterpretation codes and SNOMED CT qualifier values
-# (Positive 10828004, Negative 260385009, Detected 260373001, Not detected 260415000, Inconclusive
-# 419984006). These say whether a test was positive; they carry no clinical knowledge.
+# Result qualifiers, as HL7 v3 ObservationInterpretation codes and SNOMED CT qualifier values.
+# These say whether a test was positive or a finding present; they carry no clinical knowledge.
 _INTERPRETATION_CODES = {
     "pos": "positive",
     "det": "positive",
@@ -94,15 +97,33 @@ _INTERPRETATION_CODES = {
     "e": "indeterminate",
 }
 _SNOMED_RESULTS = {
-    "10828004": "positive",
-    "260373001": "positive",
-    "260385009": "negative",
-    "260415000": "negative",
-    "419984006": "indeterminate",
+    "10828004": "positive",  # Positive
+    "260373001": "positive",  # Detected
+    "52101004": "positive",  # Present
+    "373066001": "positive",  # Yes
+    "410605003": "positive",  # Confirmed present
+    "410515003": "positive",  # Known present
+    "260385009": "negative",  # Negative
+    "260415000": "negative",  # Not detected
+    "2667000": "negative",  # Absent
+    "373067005": "negative",  # No
+    "410594000": "negative",  # Definitely NOT present
+    "410516002": "negative",  # Known absent
+    "419984006": "indeterminate",  # Inconclusive
+    "261665006": "indeterminate",  # Unknown
 }
+# HL7 v2 table 0136 (Yes/No indicator), as a coded value.
+_YES_NO_SYSTEMS = frozenset({"terminology.hl7.org/codesystem/v2-0136", "hl7.org/fhir/v2/0136"})
+_YES_NO_CODES = {"y": "positive", "n": "negative"}
 # Words a text result may start with; longer phrases first so "not detected" wins over "detected".
 _RESULT_WORDS: tuple[tuple[str, str], ...] = (
+    ("definitely not present", "negative"),
     ("not detected", "negative"),
+    ("not present", "negative"),
+    ("not seen", "negative"),
+    ("not found", "negative"),
+    ("denies", "negative"),
+    ("denied", "negative"),
     ("none detected", "negative"),
     ("non reactive", "negative"),
     ("nonreactive", "negative"),
@@ -119,6 +140,23 @@ _RESULT_WORDS: tuple[tuple[str, str], ...] = (
     ("equivocal", "indeterminate"),
     ("borderline", "indeterminate"),
 )
+# Short answers that are a result only as the whole text ("no" alone, not "no change").
+_RESULT_ANSWERS = {
+    "yes": "positive",
+    "y": "positive",
+    "true": "positive",
+    "no": "negative",
+    "n": "negative",
+    "false": "negative",
+    "none": "negative",
+    "nil": "negative",
+    "0": "negative",
+    "unknown": "indeterminate",
+}
+# value[x] types that say nothing about presence (numbers are not interpreted).
+_NUMERIC_VALUES = ("valueQuantity", "valueRange", "valueRatio", "valueSampledData")
+_OTHER_VALUES = ("valueDateTime", "valuePeriod", "valueTime")
+_QUOTED = 40
 # A short antibody name ("Yo", "Hu", "Ri") counts only beside one of these words.
 _ANTIBODY_CUES = re.compile(
     r"(?<![a-z0-9])(?:ab|abs|antibody|antibodies|autoantibody|autoantibodies|ig[gam]|anti)"
@@ -128,8 +166,41 @@ _SHORT_NAME = 4
 _HPO_CODE = re.compile(r"^(?:hp[:_])?(\d{7})$", re.IGNORECASE)
 _SNOMED_CODE = re.compile(r"^\d{6,18}$")
 _IGNORED_CONDITION = {"refuted": "refuted", "entered-in-error": "entered in error"}
-_IGNORED_OBSERVATION = {"entered-in-error": "entered in error", "cancelled": "cancelled"}
+_IGNORED_OBSERVATION = {
+    "entered-in-error": "entered in error",
+    "cancelled": "cancelled",
+    "registered": "registered (no result yet)",
+}
 _READ_TYPES = ("Patient", "Condition", "Observation")
+# The required value sets (FHIR R4) of the coded elements the reader uses.
+_REQUIRED_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Patient": {"gender": ("male", "female", "other", "unknown")},
+    "Observation": {
+        "status": (
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        )
+    },
+    "Bundle": {
+        "type": (
+            "document",
+            "message",
+            "transaction",
+            "transaction-response",
+            "batch",
+            "batch-response",
+            "history",
+            "searchset",
+            "collection",
+        )
+    },
+}
 _MAX_ERRORS_SHOWN = 3
 
 
@@ -208,9 +279,10 @@ class FhirRecord:
     def suggest(self, engine: Engine | None = None) -> Differential:
         """The differential for this record on ``engine`` (default: the shipped rules).
 
-        Use the engine whose rules the record was read against.
+        Use the engine whose rules the record was read against. Raises ``InputError`` when
+        ``engine`` is not an :class:`~pns_rules.Engine`.
         """
-        return (engine or default_engine()).suggest(**self.suggest_arguments())
+        return _engine(engine).suggest(**self.suggest_arguments())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -226,13 +298,16 @@ def read_bundle(
     """Read a FHIR R4 Bundle (JSON text, parsed JSON or a ``fhir.resources`` model).
 
     ``engine`` gives the vocabulary (default: the shipped rules); ``on`` is the date ages are
-    computed for (default: today). Raises :class:`FhirError` (an ``InputError``) when the input is
-    not a valid Bundle or holds more than one patient.
+    computed for (a :class:`~datetime.date`, default today). Raises :class:`FhirError` (an
+    ``InputError``) when the input is not a valid Bundle or holds more than one patient, and
+    ``InputError`` when ``engine`` is not an :class:`~pns_rules.Engine` or ``on`` not a date.
     """
     data = _as_json(bundle, "bundle")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        found = data.get("resourceType") if isinstance(data, dict) else data
-        raise FhirError("bundle", [f"expected a FHIR Bundle, got {_describe(found)}"])
+        found = _describe(data.get("resourceType") if isinstance(data, dict) else data)
+        raise FhirError(
+            "bundle", [f"expected a FHIR Bundle, got {'None' if data is None else found}"]
+        )
     return read_parts({"bundle": data}, engine=engine, on=on)
 
 
@@ -245,15 +320,23 @@ def read_resources(
     """Read FHIR R4 resources (parsed JSON or ``fhir.resources`` models) as one patient's record.
 
     A Bundle among them stands for its entries. See :func:`read_bundle` for the arguments and
-    errors.
+    errors; an item that is not a resource (``None`` included) is a :class:`FhirError` naming its
+    position.
     """
     if isinstance(resources, str | bytes | Mapping):
         raise FhirError("resources", ["expected a list of FHIR resources (use read_bundle)"])
-    return read_parts(
-        {f"resources[{index}]": resource for index, resource in enumerate(resources)},
-        engine=engine,
-        on=on,
-    )
+    try:
+        items = iter(resources)
+    except TypeError:
+        raise FhirError(
+            "resources", [f"expected a list of FHIR resources, got {_python_type(resources)}"]
+        ) from None
+    parts = {}
+    for index, resource in enumerate(items):
+        if resource is None:
+            raise FhirError(f"resources[{index}]", ["expected a FHIR resource, got None"])
+        parts[f"resources[{index}]"] = resource
+    return read_parts(parts, engine=engine, on=on)
 
 
 def read_parts(
@@ -267,6 +350,16 @@ def read_parts(
     This is how CDS Hooks prefetch is read: ``{"prefetch.patient": {...}, "prefetch.conditions":
     {...Bundle...}}``. The names locate problems in :class:`FhirError` messages.
     """
+    if not isinstance(parts, Mapping):
+        raise FhirError(
+            "parts",
+            [
+                "expected a mapping of names to FHIR resources or Bundles, "
+                f"got {_python_type(parts)}"
+            ],
+        )
+    kb = _engine(engine).knowledge_base
+    today = _day(on)
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
     for name, value in parts.items():
@@ -274,7 +367,7 @@ def read_parts(
             found, ignored = _collect(_as_json(value, name), name)
             items += found
             skipped += ignored
-    return _read(items, skipped, _knowledge(engine), on)
+    return _read(items, skipped, kb, today)
 
 
 def suggest_fhir(
@@ -284,7 +377,7 @@ def suggest_fhir(
     on: date | None = None,
 ) -> tuple[FhirRecord, Differential]:
     """Read a Bundle (see :func:`read_bundle`) and rank it: ``(record, differential)``."""
-    engine = engine or default_engine()
+    engine = _engine(engine)
     record = read_bundle(bundle, engine=engine, on=on)
     return record, record.suggest(engine)
 
@@ -295,23 +388,18 @@ def age_on(birth: date | str, on: date) -> tuple[float | None, str | None]:
     Returns ``(age, note)``. The age is whole completed years plus the elapsed part of the current
     year, rounded down to 3 decimals, so it crosses every whole year exactly on the birthday. A
     partial date is taken at its latest possible day (the youngest possible age) and noted; a date
-    after ``on`` or an age over 120 gives ``None`` and a note.
+    after ``on`` or an age over 120 gives ``None`` and a note. A ``datetime`` counts as its date.
+    Raises ``InputError`` when ``birth`` is not a date or a valid FHIR date text (``"2020-13"``,
+    ``"2020-02-30"``, ``"0000"``), or ``on`` is not a date.
     """
+    on = _day(on, "on", required=True)
+    birth_date, partial = _birth_date(birth)
     note = None
-    if isinstance(birth, str) and birth.count("-") == 2:
-        birth = date.fromisoformat(birth)
-    if isinstance(birth, str):
-        parts = birth.split("-")
-        year = int(parts[0])
-        month = int(parts[1]) if len(parts) > 1 else 12
-        day = calendar.monthrange(year, month)[1]
-        birth_date = date(year, month, day)
+    if partial:
         note = (
             f"birthDate {birth} gives no day; age computed from {birth_date.isoformat()}, "
             "the youngest it can be"
         )
-    else:
-        birth_date = birth
     if birth_date > on:
         return None, f"birthDate {birth_date.isoformat()} is after {on.isoformat()}; age unknown"
     years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
@@ -413,9 +501,8 @@ def _read(
     resources: list[tuple[Any, str | None]],
     skipped: list[FhirIgnored],
     kb: KnowledgeBase,
-    on: date | None,
+    today: date,
 ) -> FhirRecord:
-    today = on.date() if isinstance(on, datetime) else (on or date.today())
     reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
     reader.ignored.extend(skipped)
     patients = [(r, url) for r, url in resources if r.get_resource_type() == "Patient"]
@@ -426,6 +513,14 @@ def _read(
             [
                 f"holds {len(patient_keys)} patients ({', '.join(sorted(patient_keys))}); "
                 "pass one patient's record"
+            ],
+        )
+    if len({(_text(r.gender), _text(r.birthDate)) for r, _ in patients}) > 1:
+        raise FhirError(
+            "record",
+            [
+                f"holds {next(iter(patient_keys))} more than once with a different gender or "
+                "birthDate; pass one patient's record"
             ],
         )
     notes: list[str] = []
@@ -505,7 +600,6 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
     if status in _IGNORED_OBSERVATION:
         reader.ignored.append(FhirIgnored(key, f"status {_IGNORED_OBSERVATION[status]}"))
         return
-    result = _result(observation)
     terms, codes, reasons = reader.map_codings(observation.code)
     problem = ""
     if not terms:
@@ -513,10 +607,7 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
     value_is_finding = False
     if not terms and not problem and observation.valueCodeableConcept is not None:
         terms = reader.map_codings(observation.valueCodeableConcept)[0]
-        if terms:
-            # The value is the finding, so only the interpretation says whether it is present.
-            value_is_finding = True
-            result = _interpretation(observation)
+        value_is_finding = bool(terms)
     if not terms:
         if observation.valueQuantity is not None:
             reasons.append("numeric results are not interpreted")
@@ -529,51 +620,110 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
             )
         )
         return
+    reason = _not_counted(reader, observation, terms, value_is_finding)
+    if reason:
+        reader.ignored.append(FhirIgnored(key, reason))
+    else:
+        reader.use(key, terms)
+
+
+def _not_counted(
+    reader: _Reader, observation: Any, terms: list[tuple[str, str]], value_is_finding: bool
+) -> str:
+    """Why an Observation of a finding or antibody does not count ("" when it counts).
+
+    A finding counts when the Observation has no value or a value that asserts it; an antibody only
+    with a positive result. When the value is the finding, only the interpretation can deny it.
+    """
+    if observation.dataAbsentReason is not None:
+        return f"no result (dataAbsentReason {_concept_name(observation.dataAbsentReason)}): not counted"
+    if value_is_finding:
+        result, unread = _interpretation(observation), ""
+    else:
+        value, unread = _value(observation)
+        result = _combine({r for r in (_interpretation(observation), value) if r})
+    if result in ("negative", "indeterminate", "conflicting"):
+        return f"{result} result: not counted"
     is_antibody = any(
         reader.kb.findings[f].kind == "antibody"
         for term, _ in terms
         for f in reader.kb.terms[normalize_term(term)].maps_to
     )
-    if result in ("negative", "indeterminate", "conflicting"):
-        reader.ignored.append(FhirIgnored(key, f"{result} result: not counted"))
-        return
     if is_antibody and not value_is_finding and result != "positive":
-        reader.ignored.append(FhirIgnored(key, "antibody test without a positive result"))
-        return
-    reader.use(key, terms)
+        detail = f" ({unread})" if unread else ""
+        return f"antibody test without a positive result{detail}"
+    if unread and result != "positive":
+        return f"{unread}: not counted"
+    return ""
 
 
-def _result(observation: Any) -> str | None:
-    """``positive``, ``negative``, ``indeterminate``, ``conflicting`` or ``None`` (no result)."""
-    if observation.dataAbsentReason is not None:
-        return None
-    found = set()
-    interpretation = _interpretation(observation)
-    if interpretation is not None:
-        found.add(interpretation)
+def _value(observation: Any) -> tuple[str | None, str]:
+    """What ``value[x]`` says: ``(result, unread)``.
+
+    ``result`` is ``positive``, ``negative``, ``indeterminate``, ``conflicting`` or ``None``;
+    ``unread`` says why a value that is there gives no result ("" when there is none, or it does).
+    """
     if observation.valueBoolean is not None:
-        found.add("positive" if observation.valueBoolean else "negative")
+        return ("positive" if observation.valueBoolean else "negative"), ""
+    if observation.valueInteger is not None:
+        if observation.valueInteger == 0:
+            return "negative", ""
+        return None, f"value {observation.valueInteger} is not read as a result"
+    if observation.valueString is not None:
+        text = _text(observation.valueString)
+        word = _result_word(text)
+        return (word, "") if word else (None, f"value {_quoted(text)} is not read as a result")
     concept = observation.valueCodeableConcept
     if concept is not None:
-        for coding in _list(concept.coding):
-            system = _system(_text(coding.system))
-            code = _text(coding.code)
-            if system in {_system(s) for s in SNOMED_SYSTEMS} and code in _SNOMED_RESULTS:
-                found.add(_SNOMED_RESULTS[code])
-            elif system in _INTERPRETATION_SYSTEMS and code.lower() in _INTERPRETATION_CODES:
-                found.add(_INTERPRETATION_CODES[code.lower()])
-            else:
-                word = _result_word(_text(coding.display))
-                if word:
-                    found.add(word)
-        word = _result_word(_text(concept.text))
-        if word:
-            found.add(word)
-    if observation.valueString is not None:
-        word = _result_word(_text(observation.valueString))
-        if word:
-            found.add(word)
+        result = _concept_result(concept)
+        name = _quoted(_concept_name(concept))
+        return (result, "") if result else (None, f"value {name} is not read as a result")
+    for field in _NUMERIC_VALUES:
+        if getattr(observation, field) is not None:
+            return None, "numeric results are not interpreted"
+    for field in _OTHER_VALUES:
+        if getattr(observation, field) is not None:
+            return None, f"a {field.removeprefix('value')} value is not read as a result"
+    return None, ""
+
+
+def _concept_result(concept: Any) -> str | None:
+    """What a coded value says: its result codes, or else the words of its displays and text."""
+    found = set()
+    for coding in _list(concept.coding):
+        system = _system(_text(coding.system))
+        code = _text(coding.code).strip()
+        if system in _SNOMED and code in _SNOMED_RESULTS:
+            found.add(_SNOMED_RESULTS[code])
+        elif system in _INTERPRETATION_SYSTEMS and code.lower() in _INTERPRETATION_CODES:
+            found.add(_INTERPRETATION_CODES[code.lower()])
+        elif system in _YES_NO_SYSTEMS and code.lower() in _YES_NO_CODES:
+            found.add(_YES_NO_CODES[code.lower()])
+        else:
+            word = _result_word(_text(coding.display))
+            if word:
+                found.add(word)
+    word = _result_word(_text(concept.text))
+    if word:
+        found.add(word)
     return _combine(found)
+
+
+def _concept_name(concept: Any) -> str:
+    """A CodeableConcept as its text, else its first coding's code and display."""
+    text = _text(getattr(concept, "text", None)).strip()
+    if text:
+        return text
+    for coding in _list(getattr(concept, "coding", None)):
+        code, display = _text(coding.code).strip(), _text(coding.display).strip()
+        if code or display:
+            return f"{code} ({display})" if code and display else code or display
+    return "(no code)"
+
+
+def _quoted(text: str) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= _QUOTED else text[: _QUOTED - 3] + "...")
 
 
 def _interpretation(observation: Any) -> str | None:
@@ -599,7 +749,9 @@ def _combine(found: set[str]) -> str | None:
 
 
 def _result_word(text: str) -> str | None:
-    key = normalize_term(text)
+    key = normalize_term(text).rstrip(".")
+    if key in _RESULT_ANSWERS:
+        return _RESULT_ANSWERS[key]
     for phrase, meaning in _RESULT_WORDS:
         if key == phrase or (key.startswith(phrase) and not key[len(phrase)].isalnum()):
             return meaning
@@ -607,8 +759,60 @@ def _result_word(text: str) -> str | None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _knowledge(engine: Engine | None) -> KnowledgeBase:
-    return (engine or default_engine()).knowledge_base
+_FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
+_VALID_BIRTH = "a datetime.date, or a FHIR date text: YYYY, YYYY-MM or YYYY-MM-DD (a real date)"
+
+
+def _engine(engine: object) -> Engine:
+    """``engine``, or the shipped rules' engine for ``None``; anything else is an ``InputError``."""
+    if engine is None:
+        return default_engine()
+    if not isinstance(engine, Engine):
+        raise InputError(
+            "engine",
+            engine,
+            "a pns_rules Engine (such as Engine.shipped() or Engine.from_directory(path)), "
+            "or None for the shipped rules",
+        )
+    return engine
+
+
+def _day(on: object, parameter: str = "on", *, required: bool = False) -> date:
+    """``on`` as a date (a ``datetime`` counts as its date; ``None`` is today unless required)."""
+    if on is None and not required:
+        return date.today()
+    if isinstance(on, datetime):
+        return on.date()
+    if isinstance(on, date):
+        return on
+    valid = "a datetime.date such as date.fromisoformat('2026-11-20')"
+    raise InputError(parameter, on, valid if required else f"{valid}, or None for today")
+
+
+def _birth_date(birth: object) -> tuple[date, bool]:
+    """A FHIR birthDate as a date, and whether it was partial (taken at its latest day)."""
+    if isinstance(birth, datetime):
+        return birth.date(), False
+    if isinstance(birth, date):
+        return birth, False
+    match = _FHIR_DATE.fullmatch(birth) if isinstance(birth, str) else None
+    if match is None:
+        raise InputError("birth", birth, _VALID_BIRTH)
+    year = int(match[1])
+    try:
+        if match[3]:
+            return date(year, int(match[2]), int(match[3])), False
+        month = int(match[2]) if match[2] else 12
+        return date(year, month, calendar.monthrange(year, month)[1]), True
+    except ValueError:  # calendar.IllegalMonthError is a ValueError
+        raise InputError("birth", birth, _VALID_BIRTH) from None
+
+
+def _python_type(value: object) -> str:
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _snomed_index(kb: KnowledgeBase) -> dict[str, list[str]]:
@@ -716,12 +920,19 @@ def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[
         raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
     _check_type(data, "(top level)", where)
     if data["resourceType"] != "Bundle":
-        return [(_validate(get_fhir_model_class(data["resourceType"]), data, where), None)], []
+        resource = _validate(get_fhir_model_class(data["resourceType"]), data, where)
+        _check_codes([("", resource)], where)
+        return [(resource, None)], []
     entries = data.get("entry")
     for index, entry in enumerate(entries if isinstance(entries, list) else ()):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             _check_type(entry["resource"], f"entry[{index}].resource", where)
     bundle = _validate(Bundle, data, where)
+    _check_codes(
+        [("", bundle)]
+        + [(f"entry[{i}].resource.", e.resource) for i, e in enumerate(bundle.entry or ())],
+        where,
+    )
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
     for index, entry in enumerate(bundle.entry or ()):
@@ -745,6 +956,24 @@ def _check_type(resource: dict[str, Any], location: str, where: str) -> None:
         get_fhir_model_class(kind)
     except ValueError:
         raise FhirError(where, [f"{location}: unknown resourceType {kind[:40]!r}"]) from None
+
+
+def _check_codes(resources: list[tuple[str, Any]], where: str) -> None:
+    """Refuse codes outside the FHIR R4 required value sets of Patient.gender, Observation.status
+    and Bundle.type: ``fhir.resources`` accepts any code there, and a wrong one would be read as
+    unknown (a sex of ``None``) or as an ordinary status without a word."""
+    problems = []
+    for location, resource in resources:
+        if resource is None:  # an entry without a resource, reported when read
+            continue
+        kind = resource.get_resource_type()
+        for element, codes in _REQUIRED_CODES.get(kind, {}).items():
+            value = getattr(resource, element)
+            if value is not None and value not in codes:
+                name = f"{kind}.{element}"
+                problems.append(f"{location}{element}: not a FHIR {name} code ({', '.join(codes)})")
+    if problems:
+        raise FhirError(where, problems)
 
 
 def _validate(model_class: Any, data: dict[str, Any], parameter: str) -> Any:

@@ -162,6 +162,24 @@ def _with(request: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
 
 GOOD = patient_view("cerebellar-woman")
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+OTHER_PATIENT = {
+    "resourceType": "Patient",
+    "id": "someone-else",
+    "gender": "male",
+    "birthDate": "1950-01-01",
+}
+
+
+def _with_entry(request: dict[str, Any], resource: dict[str, Any], key: str) -> dict[str, Any]:
+    """``request`` with ``resource`` added to the entries of ``prefetch[key]``."""
+    request = copy.deepcopy(request)
+    request["prefetch"][key]["entry"].append({"resource": resource})
+    return request
+
+
+ANOTHER_PATIENT_ONLY_IN_A_BUNDLE = _with_entry(
+    _with(GOOD, None, "prefetch", "patient"), OTHER_PATIENT, "conditions"
+)
 
 
 @pytest.mark.parametrize(
@@ -197,6 +215,30 @@ OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "
             "not the patient in context.patientId",
         ),
         (
+            ANOTHER_PATIENT_ONLY_IN_A_BUNDLE,
+            400,
+            "invalid-request",
+            "prefetch.conditions.entry[6] is not the patient in context.patientId",
+        ),
+        (
+            _with_entry(GOOD, OTHER_PATIENT, "observations"),
+            400,
+            "invalid-request",
+            "prefetch.observations.entry[4] is not the patient in context.patientId",
+        ),
+        (
+            _with_entry(GOOD, dict(GOOD["prefetch"]["patient"], gender="male"), "conditions"),
+            400,
+            "invalid-fhir",
+            "holds Patient/pns-demo-1 more than once with a different gender or birthDate",
+        ),
+        (
+            _with(GOOD, "F", "prefetch", "patient", "gender"),
+            400,
+            "invalid-fhir",
+            "prefetch.patient: gender: not a FHIR Patient.gender code",
+        ),
+        (
             _with(GOOD, "14 March 1962", "prefetch", "patient", "birthDate"),
             400,
             "invalid-fhir",
@@ -225,6 +267,14 @@ def test_null_prefetch_keys_mean_no_data() -> None:
     assert record.age is None and record.antibodies == ()
     assert record.findings == ("HP:0001251", "HP:0000639")
     assert set(PREFETCH) == {"patient", "conditions", "observations"}
+
+
+def test_the_context_patient_may_come_in_a_bundle_too() -> None:
+    patient = GOOD["prefetch"]["patient"]
+    request = _with_entry(_with(GOOD, None, "prefetch", "patient"), patient, "conditions")
+    record = read_request(_with_entry(request, patient, "observations"), ENGINE, on=ON)
+    assert record.patient == "Patient/pns-demo-1" and record.sex == "female"
+    assert record.findings == ("HP:0001251", "HP:0000639")
 
 
 def test_the_example_request_in_tests_data_is_current() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pns_rules.fhir import (
     FhirRecord,
     age_on,
     read_bundle,
+    read_parts,
     read_resources,
     suggest_fhir,
 )
@@ -347,6 +348,112 @@ def test_observations_of_findings() -> None:
     assert read(absent).findings == ()
 
 
+def _finding(**value: Any) -> dict[str, Any]:
+    """An Observation of ataxia (SNOMED CT 20262006) with a value or other extra fields."""
+    return observation("", code={"coding": [sct("20262006", "Ataxia")]}, **value)
+
+
+def _coded(system: str, code: str) -> dict[str, Any]:
+    return {"valueCodeableConcept": {"coding": [{"system": system, "code": code}]}}
+
+
+V2_YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"valueBoolean": True},
+        {"valueString": "yes"},
+        {"valueString": "Present"},
+        {"valueString": "positive"},
+        {"valueString": "detected"},
+        _coded("http://snomed.info/sct", "373066001"),  # Yes
+        _coded("http://snomed.info/sct", "52101004"),  # Present
+        _coded("http://snomed.info/sct", "10828004"),  # Positive
+        _coded(V2_YES_NO, "Y"),
+        {"valueCodeableConcept": {"text": "Yes"}},
+        {"valueQuantity": {"value": 3}, **POSITIVE},
+    ],
+)
+def test_an_observation_of_a_finding_counts_with_no_value_or_one_asserting_it(
+    value: dict[str, Any],
+) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ("HP:0001251",)
+    assert record.ignored == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"valueString": text}
+        for text in ["No", "no.", "none", "not present", "false", "N", "Not seen", "0", "absent"]
+    ]
+    + [
+        {"valueBoolean": False},
+        {"valueInteger": 0},
+        _coded("http://snomed.info/sct", "373067005"),  # No
+        _coded("http://snomed.info/sct", "2667000"),  # Absent
+        _coded("http://snomed.info/sct", "410594000"),  # Definitely NOT present
+        _coded("http://snomed.info/sct", "410516002"),  # Known absent
+        _coded(V2_YES_NO, "N"),
+        {"valueCodeableConcept": {"text": "No"}},
+    ],
+)
+def test_an_observation_denying_a_finding_does_not_count(value: dict[str, Any]) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [
+        ("Observation/o1", "negative result: not counted")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"valueString": "maybe"}, "value 'maybe' is not read as a result: not counted"),
+        ({"valueString": "no change"}, "value 'no change' is not read as a result: not counted"),
+        ({"valueInteger": 2}, "value 2 is not read as a result: not counted"),
+        (
+            _coded("http://snomed.info/sct", "255604002"),
+            "value '255604002' is not read as a result: not counted",
+        ),
+        ({"valueQuantity": {"value": 1.5}}, "numeric results are not interpreted: not counted"),
+        ({"valueDateTime": "2026-01-01"}, "a DateTime value is not read as a result: not counted"),
+        (
+            {
+                "dataAbsentReason": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                            "code": "not-performed",
+                        }
+                    ]
+                }
+            },
+            "no result (dataAbsentReason not-performed): not counted",
+        ),
+        ({"status": "registered"}, "status registered (no result yet)"),
+    ],
+)
+def test_an_observation_whose_value_says_neither_is_reported_not_counted(
+    value: dict[str, Any], reason: str
+) -> None:
+    record = read(_finding(**value))
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [("Observation/o1", reason)]
+
+
+def test_an_antibody_result_that_is_not_read_is_named() -> None:
+    record = read(observation("Anti-Yo antibody", valueString="weakly positive"))
+    assert record.antibodies == ()
+    assert record.ignored[0].reason == (
+        "antibody test without a positive result (value 'weakly positive' is not read as a result)"
+    )
+
+
 def test_resources_about_another_patient_are_ignored() -> None:
     other = condition(sct("20262006"), subject={"reference": "Patient/someone-else"})
     absolute = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p1"})
@@ -378,6 +485,27 @@ def test_ages_cross_whole_years_on_the_birthday() -> None:
         value, _ = age_on(birth, on)
         assert value is not None
         assert int(value) == on.year - 1990 - ((on.month, on.day) < (1, 31))
+
+
+@pytest.mark.parametrize(
+    "birth", ["abcd", "", "2020-13", "2020-00", "2020-02-30", "0000", "62", "1962-5", None, 1962]
+)
+def test_age_on_refuses_what_is_not_a_birth_date(birth: Any) -> None:
+    with pytest.raises(InputError) as info:
+        age_on(birth, ON)
+    assert (info.value.parameter, info.value.value) == ("birth", birth)
+    assert "YYYY, YYYY-MM or YYYY-MM-DD" in str(info.value)
+
+
+@pytest.mark.parametrize("on", ["2020-01-01", None, 2020])
+def test_age_on_refuses_what_is_not_a_date_to_count_to(on: Any) -> None:
+    with pytest.raises(InputError) as info:
+        age_on("1962", on)
+    assert (info.value.parameter, info.value.value) == ("on", on)
+
+
+def test_age_on_takes_a_datetime_as_its_date() -> None:
+    assert age_on(datetime(2000, 6, 15, 12), datetime(2018, 6, 15, 1)) == (18.0, None)
 
 
 def test_partial_future_and_implausible_birth_dates_are_noted() -> None:
@@ -412,6 +540,7 @@ def test_a_record_without_a_patient_has_unknown_age_and_sex() -> None:
         ("[[[[" * 100_000, "not valid JSON"),
         ({"resourceType": "Patient"}, "expected a FHIR Bundle, got resourceType 'Patient'"),
         ([], "expected a FHIR Bundle, got a JSON list"),
+        (None, "expected a FHIR Bundle, got None"),
         ({"resourceType": "Bundle"}, "type: Value for the field 'type' is required"),
         (
             {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
@@ -442,9 +571,87 @@ def test_invalid_input_raises_a_readable_error(bundle: Any, fragment: str) -> No
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("resources", "parameter", "fragment"),
+    [
+        (
+            [dict(PATIENT, gender="F")],
+            "resources[0]",
+            "gender: not a FHIR Patient.gender code (male, female, other, unknown)",
+        ),
+        (
+            [PATIENT, observation("Anti-Yo antibody", status="done")],
+            "resources[1]",
+            "status: not a FHIR Observation.status code (registered, preliminary, final",
+        ),
+        (
+            [{"resourceType": "Bundle", "type": "nonsense", "entry": [{"resource": PATIENT}]}],
+            "resources[0]",
+            "type: not a FHIR Bundle.type code (document, message",
+        ),
+        (
+            [
+                {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": dict(PATIENT, gender="F")}],
+                }
+            ],
+            "resources[0]",
+            "entry[0].resource.gender: not a FHIR Patient.gender code",
+        ),
+    ],
+)
+def test_codes_outside_required_value_sets_are_refused(
+    resources: list[dict[str, Any]], parameter: str, fragment: str
+) -> None:
+    with pytest.raises(FhirError) as info:
+        read_resources(resources, engine=ENGINE, on=ON)
+    assert info.value.parameter == parameter
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter", "fragment"),
+    [
+        (lambda: read_bundle(bundle_file("unrelated-man"), on="2020-01-01"), "on", "datetime.date"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), on=5), "on", "None for today"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), engine="x"), "engine", "Engine"),
+        (lambda: suggest_fhir(bundle_file("unrelated-man"), engine="x"), "engine", "Engine"),
+        (lambda: read_bundle(bundle_file("unrelated-man"), on=ON).suggest("x"), "engine", "Engine"),
+        (lambda: read_parts(None), "parts", "mapping of names to FHIR resources"),
+        (lambda: read_parts([PATIENT]), "parts", "got a list"),
+        (lambda: read_resources(None), "resources", "got None"),
+        (lambda: read_resources(5), "resources", "got an int"),
+        (lambda: read_resources([None]), "resources[0]", "expected a FHIR resource, got None"),
+        (lambda: read_resources([PATIENT, None]), "resources[1]", "got None"),
+    ],
+)
+def test_bad_arguments_raise_input_errors_naming_them(
+    call: Any, parameter: str, fragment: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.parameter == parameter
+    assert fragment in str(info.value)
+
+
+def test_a_datetime_for_on_counts_as_its_date() -> None:
+    moment = datetime(2026, 11, 20, 23, 59)
+    assert read_resources([PATIENT], engine=ENGINE, on=moment) == read(engine=ENGINE)
+
+
 def test_two_patients_are_refused() -> None:
     with pytest.raises(FhirError, match="holds 2 patients"):
         read_resources([PATIENT, dict(PATIENT, id="p2")], engine=ENGINE, on=ON)
+
+
+@pytest.mark.parametrize("change", [{"gender": "male"}, {"birthDate": "1962-03-15"}])
+def test_the_same_patient_twice_with_different_data_is_refused(change: dict[str, str]) -> None:
+    with pytest.raises(FhirError, match="holds Patient/p1 more than once with a different"):
+        read_resources([PATIENT, dict(PATIENT, **change)], engine=ENGINE, on=ON)
+    same = read_resources([PATIENT, dict(PATIENT, meta={"versionId": "2"})], engine=ENGINE, on=ON)
+    assert same.sex == "female"
 
 
 def test_a_bundle_passed_as_resources_is_refused() -> None:

@@ -141,6 +141,15 @@ def _request(**changes: Any) -> dict[str, Any]:
     return request
 
 
+def _another_patient_in_a_bundle() -> dict[str, Any]:
+    """prefetch.patient null, and a Patient other than context.patientId among the conditions."""
+    request = _request()
+    request["prefetch"]["patient"] = None
+    other = {"resourceType": "Patient", "id": "someone-else", "gender": "male"}
+    request["prefetch"]["conditions"]["entry"].append({"resource": other})
+    return request
+
+
 def _nested(depth: int) -> bytes:
     return b'{"hook": ' + b"[" * depth + b"]" * depth + b"}"
 
@@ -169,6 +178,7 @@ def _nested(depth: int) -> bytes:
             400,
             "invalid-fhir",
         ),
+        (_another_patient_in_a_bundle(), None, 400, "invalid-request"),
         (_request(), {"Content-Type": "text/plain"}, 415, "unsupported-media-type"),
         (b"x" * (MAX_BODY + 1), None, 413, "body-too-large"),
     ],
