@@ -40,6 +40,7 @@ from .engine import Engine, default_engine
 from .errors import InputError
 from .knowledge import KnowledgeBase
 from .results import Differential
+from .text_reading import blocking_cue
 from .vocabulary import normalize_term
 
 try:
@@ -93,6 +94,7 @@ _INTERPRETATION_CODES = {
     "det": "positive",
     "neg": "negative",
     "nd": "negative",
+    "n": "negative",  # Normal: the finding the Observation codes is not there
     "ind": "indeterminate",
     "e": "indeterminate",
 }
@@ -753,8 +755,12 @@ def _result_word(text: str) -> str | None:
     if key in _RESULT_ANSWERS:
         return _RESULT_ANSWERS[key]
     for phrase, meaning in _RESULT_WORDS:
-        if key == phrase or (key.startswith(phrase) and not key[len(phrase)].isalnum()):
+        if key == phrase:
             return meaning
+        if key.startswith(phrase) and not key[len(phrase)].isalnum():
+            # "positive?", "positive, previously negative": a doubt or a denial after the word
+            # leaves the result open.
+            return "indeterminate" if blocking_cue(key[len(phrase) :]) else meaning
     return None
 
 

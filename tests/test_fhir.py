@@ -358,6 +358,7 @@ def _coded(system: str, code: str) -> dict[str, Any]:
 
 
 V2_YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 @pytest.mark.parametrize(
@@ -400,6 +401,7 @@ def test_an_observation_of_a_finding_counts_with_no_value_or_one_asserting_it(
         _coded("http://snomed.info/sct", "410516002"),  # Known absent
         _coded(V2_YES_NO, "N"),
         {"valueCodeableConcept": {"text": "No"}},
+        {"interpretation": [{"coding": [{"system": V3_INTERPRETATION, "code": "N"}]}]},  # Normal
     ],
 )
 def test_an_observation_denying_a_finding_does_not_count(value: dict[str, Any]) -> None:
@@ -415,6 +417,8 @@ def test_an_observation_denying_a_finding_does_not_count(value: dict[str, Any]) 
     [
         ({"valueString": "maybe"}, "value 'maybe' is not read as a result: not counted"),
         ({"valueString": "no change"}, "value 'no change' is not read as a result: not counted"),
+        ({"valueString": "positive?"}, "indeterminate result: not counted"),
+        ({"valueString": "present, possibly artefact"}, "indeterminate result: not counted"),
         ({"valueInteger": 2}, "value 2 is not read as a result: not counted"),
         (
             _coded("http://snomed.info/sct", "255604002"),
