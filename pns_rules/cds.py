@@ -182,7 +182,10 @@ def read_request(payload: Any, engine: Engine, *, on: date | None = None) -> Fhi
         )
     try:
         return read_parts(
-            {f"prefetch.{key}": prefetch[key] for key in PREFETCH}, engine=engine, on=on
+            {f"prefetch.{key}": prefetch[key] for key in PREFETCH},
+            engine=engine,
+            on=on,
+            patient_id=patient_id,
         )
     except FhirError as exc:
         raise CdsRequestError(400, "invalid-fhir", str(exc)) from None

@@ -346,12 +346,17 @@ def read_parts(
     *,
     engine: Engine | None = None,
     on: date | None = None,
+    patient_id: str | None = None,
 ) -> FhirRecord:
     """Read named resources or Bundles (``None`` for none) as one patient's record.
 
     This is how CDS Hooks prefetch is read: ``{"prefetch.patient": {...}, "prefetch.conditions":
-    {...Bundle...}}``. The names locate problems in :class:`FhirError` messages.
+    {...Bundle...}}``. The names locate problems in :class:`FhirError` messages. ``patient_id``
+    (a CDS Hooks ``context.patientId``) is the patient the record is about: resources whose
+    subject is another patient are ignored even when no Patient resource is given.
     """
+    if patient_id is not None and (not isinstance(patient_id, str) or not patient_id.strip()):
+        raise InputError("patient_id", patient_id, "a FHIR Patient id (non-empty text), or None")
     if not isinstance(parts, Mapping):
         raise FhirError(
             "parts",
@@ -369,7 +374,7 @@ def read_parts(
             found, ignored = _collect(_as_json(value, name), name)
             items += found
             skipped += ignored
-    return _read(items, skipped, kb, today)
+    return _read(items, skipped, kb, today, patient_id)
 
 
 def suggest_fhir(
@@ -504,6 +509,7 @@ def _read(
     skipped: list[FhirIgnored],
     kb: KnowledgeBase,
     today: date,
+    patient_id: str | None = None,
 ) -> FhirRecord:
     reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
     reader.ignored.extend(skipped)
@@ -546,6 +552,10 @@ def _read(
             notes.append("the Patient has no birthDate; age unknown")
     else:
         notes.append("no Patient resource; age and sex unknown")
+    if patient_id is not None:
+        references.add(f"Patient/{patient_id}")
+    if not references:
+        _one_subject(resources)
     for index, (resource, url) in enumerate(resources):
         kind = resource.get_resource_type()
         key = _key(resource, url, index)
@@ -876,6 +886,30 @@ def _text(value: Any) -> str:
 
 def _reference(value: Any) -> str:
     return _text(getattr(value, "reference", None))
+
+
+def _one_subject(resources: list[tuple[Any, str | None]]) -> None:
+    """With no Patient to compare with, the resources read must not name two patients."""
+    subjects = {
+        _patient_part(_reference(getattr(resource, "subject", None)))
+        for resource, _ in resources
+        if resource.get_resource_type() in _READ_TYPES
+    } - {""}
+    if len(subjects) > 1:
+        raise FhirError(
+            "record",
+            [
+                f"has no Patient resource and its resources are about {len(subjects)} patients "
+                f"({', '.join(sorted(subjects))}); pass one patient's record"
+            ],
+        )
+
+
+def _patient_part(reference: str) -> str:
+    """``Patient/<id>`` of a subject reference (relative or absolute), or the reference itself."""
+    reference = re.sub(r"/_history/[^/]*$", "", reference)
+    match = re.search(r"(?:^|/)(Patient/[^/]+)$", reference)
+    return match.group(1) if match else reference
 
 
 def _same_patient(reference: str, patient: set[str]) -> bool:

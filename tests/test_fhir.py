@@ -41,6 +41,9 @@ def bundle_file(name: str) -> dict[str, Any]:
     return data
 
 
+OTHER = {"reference": "Patient/someone-else"}
+
+
 def read(*resources: dict[str, Any], engine: Engine = ENGINE) -> FhirRecord:
     return read_resources([PATIENT, *resources], engine=engine, on=ON)
 
@@ -456,6 +459,32 @@ def test_an_antibody_result_that_is_not_read_is_named() -> None:
     assert record.ignored[0].reason == (
         "antibody test without a positive result (value 'weakly positive' is not read as a result)"
     )
+
+
+def test_without_a_patient_resources_about_two_patients_are_refused() -> None:
+    first = condition(sct("20262006"))
+    second = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p2"})
+    with pytest.raises(FhirError, match=r"about 2 patients \(Patient/p1, Patient/p2\)"):
+        read_resources([first, second], on=ON)
+    same = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p1"})
+    assert read_resources([first, same], on=ON).findings  # one patient, written two ways
+
+
+def test_read_parts_with_a_patient_id_ignores_other_patients_without_a_patient_resource() -> None:
+    mine, theirs = condition(sct("20262006")), condition(sct("307699005"), subject=OTHER)
+    record = read_parts(
+        {
+            "conditions": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": mine}, {"resource": theirs}],
+            }
+        },
+        on=ON,
+        patient_id="p1",
+    )
+    assert record.findings == ("HP:0001251",)
+    assert [i.reason for i in record.ignored] == ["about another patient"]
 
 
 def test_resources_about_another_patient_are_ignored() -> None:
