@@ -36,7 +36,7 @@ from .cohort import (
     summary_json,
 )
 from .engine import Engine, default_engine
-from .errors import EngineError, InputError
+from .errors import EngineError, InputError, _short_repr
 
 __all__ = [
     "EXIT_ROWS_FAILED",
@@ -214,6 +214,8 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
                     text = csv_line(summary_fields(row_id, ranking))
                 else:
                     text = summary_json(row_id, ranking) + "\n"
+            if not _valid_text(text):  # a term of an in-memory row not checked by _check_values
+                raise RowError("the result holds text that is not valid Unicode (a lone surrogate)")
             outcomes.append(Outcome(record.row, record.line, text, None))
         except Exception as exc:  # a bad row must never stop the batch
             reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"
@@ -221,9 +223,7 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
             given_id = row.get("id") if isinstance(row, Mapping) else None
             if isinstance(exc, RowError) and exc.row_id is not None:
                 given_id = exc.row_id
-            if (isinstance(given_id, str) and given_id) or (
-                isinstance(given_id, int) and not isinstance(given_id, bool)
-            ):
+            if _readable_id(given_id) is not None:
                 error["id"] = given_id
             error["error"] = _printable(reason)
             outcomes.append(Outcome(record.row, record.line, None, json.dumps(error) + "\n"))
@@ -235,9 +235,11 @@ def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
         reason, row_id = record.payload
         raise RowError(reason, row_id)
     if record.kind == "row":
-        if not isinstance(record.payload, Mapping):
-            raise RowError(f"a row must be a mapping of columns, not {type(record.payload)}")
-        return record.payload
+        row: Mapping[Any, Any] = record.payload
+        if not isinstance(row, Mapping):
+            raise RowError(f"a row must be a mapping of columns, not {type(row).__name__}")
+        _check_values(row, _readable_id(row.get("id")))
+        return row
     if record.kind == "csv":
         row = dict(zip(header, record.payload, strict=True))
         for value in row.values():
@@ -248,13 +250,95 @@ def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
     text: str = record.payload
     if not _valid_text(text):
         raise RowError("not valid UTF-8 text")
+    return _json_row(text)
+
+
+def _json_row(text: str) -> dict[str, Any]:
+    """The object on one JSON line; :class:`RowError` if it is not a JSON object, repeats a key,
+    or holds what standard JSON has not (NaN, Infinity, a lone surrogate escape such as
+    ``"\\ud800"``)."""
     try:
-        data = json.loads(text)
+        data = _JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise RowError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RowError("not valid JSON: nested too deeply") from None
+    except _RepeatedKey as exc:
+        raise RowError(f"the key {_short_repr(exc.key)} is given twice", _sole_id(text)) from None
     if not isinstance(data, dict):
         raise RowError(f"a JSON line must be an object, not {type(data).__name__}")
+    if "\\u" in text or "NaN" in text or "Infinity" in text:  # else neither can be in data
+        _check_values(data, _readable_id(data.get("id")))
     return data
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; :class:`_RepeatedKey` if a key is given twice (``json`` would
+    keep the last silently)."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return obj
+
+
+def _sole_id(text: str) -> str | int | None:
+    """The ``id`` of a JSON line that repeats a key, unless ``id`` is the key repeated."""
+    pairs = json.loads(text, object_pairs_hook=list)
+    ids = [value for key, value in pairs if key == "id"]
+    return _readable_id(ids[0]) if len(ids) == 1 else None
+
+
+class _NotJson:
+    """What a JSON line's ``NaN``, ``Infinity`` or ``-Infinity`` is read as, to be refused."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Reads JSON lines: NaN and infinities as :class:`_NotJson`, a repeated key as an error.
+_JSON = json.JSONDecoder(object_pairs_hook=_json_object, parse_constant=_NotJson)
+
+
+def _check_values(row: Mapping[Any, Any], row_id: object) -> None:
+    """Raise :class:`RowError` naming the column of a value (or an item of a list) that is NaN or
+    an infinity from JSON, or text holding a lone surrogate (which cannot be written as UTF-8)."""
+    for key, value in row.items():
+        if isinstance(key, str) and not _valid_text(key):
+            raise RowError(f"the column name {_short_repr(key)} is not valid Unicode text", row_id)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, _NotJson):
+                raise RowError(
+                    f"{key} {item.name} is not valid JSON (JSON has no NaN or infinities; "
+                    "write null for an unknown value)",
+                    row_id,
+                )
+            if isinstance(item, str) and not _valid_text(item):
+                raise RowError(
+                    f"{key} {_short_repr(item)} is not valid Unicode text (a lone surrogate, such "
+                    "as the JSON escape \\ud800 without its pair)",
+                    row_id,
+                )
+
+
+def _readable_id(value: object) -> str | int | None:
+    """``value`` if it can name its row in the errors file: non-empty valid text or an integer."""
+    if isinstance(value, str) and value and _valid_text(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _valid_text(text: object) -> bool:

@@ -182,6 +182,75 @@ def test_bad_jsonl_rows_go_to_the_errors_file(tmp_path: Path) -> None:
     assert "id must be a string or an integer" in failed[5]["error"]
 
 
+@pytest.mark.parametrize("lenient", [False, True])
+def test_lone_surrogates_from_json_escapes_are_row_errors(tmp_path: Path, lenient: bool) -> None:
+    # "\ud800" is valid JSON but not text UTF-8 can hold: writing it stopped the whole batch.
+    source = tmp_path / "cohort.jsonl"
+    source.write_text(
+        '{"id": "p1", "findings": ["ataxia"]}\n'
+        '{"id": "\\ud800", "findings": ["ataxia"]}\n'
+        '{"id": "p3", "findings": ["ataxia", "\\udc80x"]}\n'
+        '{"id": "p4", "findings": ["\\ud83d\\ude00 ataxia"], "\\ud800": 1}\n'
+        '{"id": "p5", "findings": ["nystagmus \\ud83d\\ude00"]}\n',
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    flags = ["--lenient"] if lenient else []
+    assert batch(str(source), "-o", str(target), "--jobs", "1", *flags) == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["p1", "p5"]  # an escaped pair is fine
+    failed = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert [(e["row"], e.get("id")) for e in failed] == [(2, None), (3, "p3"), (4, "p4")]
+    assert failed[0]["error"].startswith("id '\\ud800' is not valid Unicode text (a lone surrogate")
+    assert failed[1]["error"].startswith("findings '\\udc80x' is not valid Unicode text")
+    assert failed[2]["error"] == "the column name '\\ud800' is not valid Unicode text"
+
+
+def test_in_memory_rows_with_lone_surrogates_are_row_errors() -> None:
+    rows = [{"id": "\ud800", "findings": ["ataxia"]}, {"id": "p2", "findings": ("x\udcff",)}]
+    options = Options(rules=str(SLICE_RULES), strict=False)
+    outcomes = list(evaluate(records_from_rows(rows), options))
+    assert [o.text for o in outcomes] == [None, None]
+    errors = [json.loads(o.error or "") for o in outcomes]
+    assert "id" not in errors[0] and "id '\\ud800' is not valid Unicode" in errors[0]["error"]
+    assert (
+        errors[1]["id"] == "p2" and "findings 'x\\udcff' is not valid Unicode" in errors[1]["error"]
+    )
+
+
+def test_json_rows_with_nan_infinity_or_a_repeated_key_are_row_errors(tmp_path: Path) -> None:
+    # Python's json reads NaN and Infinity, which JSON has not, and keeps the last of repeated
+    # keys: the rows were evaluated with age unknown, or with one of two ids.
+    source = tmp_path / "cohort.jsonl"
+    source.write_text(
+        '{"id": "p1", "age": NaN, "findings": ["ataxia"]}\n'
+        '{"id": "p2", "age": Infinity, "findings": ["ataxia"]}\n'
+        '{"id": "p3", "age": -Infinity}\n'
+        '{"id": "p4", "findings": ["ataxia", NaN]}\n'
+        '{"id": "p", "findings": ["ataxia"], "id": "q"}\n'
+        '{"id": "p6", "age": 60, "age": 70}\n'
+        '{"id": "p7", "findings": ["ataxia"], "age": null}\n'
+        '{"id": "p8", "findings": [{"a": 1, "a": 1}]}\n'
+        '{"id": "p9", "findings": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["p7"]
+    failed = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert [e.get("id") for e in failed] == ["p1", "p2", "p3", "p4", None, "p6", "p8", None]
+    assert [e["error"].split(" (")[0] for e in failed] == [
+        "age NaN is not valid JSON",
+        "age Infinity is not valid JSON",
+        "age -Infinity is not valid JSON",
+        "findings NaN is not valid JSON",
+        "the key 'id' is given twice",
+        "the key 'age' is given twice",
+        "the key 'a' is given twice",
+        "not valid JSON: nested too deeply",
+    ]
+    assert "write null for an unknown value" in failed[0]["error"]
+
+
 def test_lenient_reports_unknown_terms_in_the_row(tmp_path: Path) -> None:
     source = tmp_path / "cohort.jsonl"
     write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
