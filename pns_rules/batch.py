@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -562,7 +563,7 @@ class _Input:
         size = os.fstat(self.raw.fileno()).st_size or None
         binary: IO[bytes] = self.raw
         if self.path.name.lower().endswith(".gz"):
-            binary = cast(IO[bytes], gzip.GzipFile(fileobj=self.raw, mode="rb"))
+            binary = cast(IO[bytes], _GzipInput(self.path, self.raw))
         self.text = io.TextIOWrapper(
             binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
@@ -571,6 +572,30 @@ class _Input:
     def __exit__(self, *exc: object) -> None:
         self.text.close()
         self.raw.close()
+
+
+class _GzipInput(gzip.GzipFile):
+    """A gzipped input whose damage (cut short, corrupt, not gzip) is an :class:`OSError` naming
+    the file, as any other input that cannot be read, not ``EOFError`` or ``zlib.error``."""
+
+    def __init__(self, path: Path, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._path = path
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._damaged(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._damaged(exc) from exc
+
+    def _damaged(self, exc: Exception) -> OSError:
+        return OSError(f"{self._path}: not a readable gzip file, cut short or damaged ({exc})")
 
 
 def _open_input(path: Path) -> _Input:

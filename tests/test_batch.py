@@ -305,6 +305,32 @@ def test_exit_codes_for_bad_arguments_and_unreadable_input(
     assert "Traceback" not in result.stderr
 
 
+def _damaged(data: bytes, how: str) -> bytes:
+    if how == "cut short":
+        return data[: len(data) // 2]
+    if how == "not gzip":
+        return b"id,findings\np1,ataxia\n"
+    flipped = bytearray(data)
+    flipped[12 if how == "corrupt" else -6] ^= 0xFF  # the deflate data, or its checksum
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize("how", ["cut short", "corrupt", "checksum", "not gzip"])
+def test_a_damaged_gzip_input_is_an_io_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    # EOFError and zlib.error were reported as a bug in pns-rules (exit 3).
+    plain = tmp_path / "plain.csv"
+    write_csv(plain, ROWS * 10)
+    source = tmp_path / "cohort.csv.gz"
+    source.write_bytes(_damaged(gzip.compress(plain.read_bytes()), how))
+    assert batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--jobs", "1") == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"pns-rules: error: {source}: not a readable gzip file, cut short or damaged ("
+    )
+
+
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     source = tmp_path / "cohort.csv"
     write_csv(source, ROWS * 20)
