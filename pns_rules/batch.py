@@ -37,7 +37,7 @@ from .cohort import (
     summary_json,
 )
 from .engine import Engine, default_engine
-from .errors import EngineError, InputError, _short_repr
+from .errors import EngineError, InputError, _join_choices, _short_repr
 
 __all__ = [
     "EXIT_ROWS_FAILED",
@@ -60,13 +60,20 @@ _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jso
 
 
 class Options(NamedTuple):
-    """How every row of one batch is evaluated and written."""
+    """How every row of one batch is evaluated and written.
 
-    rules: str | None = None
+    :func:`evaluate` checks every field and raises :class:`InputError` naming a bad one.
+    """
+
+    #: a rule directory, or ``None`` for the shipped rules
+    rules: str | os.PathLike[str] | None = None
+    #: ``True`` or ``False``: whether an unknown term fails its row (``Engine.suggest``'s)
     strict: bool = True
     #: read free-text findings for the known terms they name (``Engine.suggest``'s ``read_text``)
     read_text: bool = True
+    #: ``True`` to write each whole result (JSON Lines only)
     full: bool = False
+    #: ``"jsonl"`` or ``"csv"``
     output_format: str = "jsonl"
     #: the CSV header of the input (the column of each field of a ``"csv"`` record)
     header: tuple[str, ...] = COLUMNS
@@ -101,7 +108,7 @@ class Outcome(NamedTuple):
 def format_of(path: str | os.PathLike[str], given: str | None) -> str:
     """``given`` if set, else the format named by the file's extension (``.gz`` looked through)."""
     if given is not None:
-        return given
+        return _checked_format("format", given)
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -118,9 +125,15 @@ def format_of(path: str | os.PathLike[str], given: str | None) -> str:
 def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Record]]:
     """The header and the rows of an input stream in format ``fmt`` (``"csv"`` or ``"jsonl"``).
 
-    Raises :class:`InputError` when a CSV file has no header, no ``id`` column or an unknown
-    column; a row that cannot be read becomes an ``"error"`` record.
+    Raises :class:`InputError` when ``text`` is not a text stream, ``fmt`` is not a format, or a
+    CSV file has no header, no ``id`` column or an unknown column; a row that cannot be read
+    becomes an ``"error"`` record.
     """
+    _checked_format("fmt", fmt)
+    if isinstance(text, str | bytes | bytearray | io.BufferedIOBase | io.RawIOBase):
+        raise InputError(
+            "text", text, "a text stream, such as open(path, newline='') or io.StringIO(text)"
+        )
     if fmt == "jsonl":
         return COLUMNS, _json_records(text)
     reader = csv.reader(text, strict=True)
@@ -132,8 +145,7 @@ def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Reco
         ) from None
     except csv.Error as exc:
         raise InputError("input", "<CSV header>", f"a readable CSV header ({exc})") from None
-    unknown = [h for h in header if h not in COLUMNS]
-    if "id" not in header or unknown or len(set(header)) != len(header):
+    if not _valid_header(header):
         raise InputError(
             "CSV header",
             ",".join(header),
@@ -175,8 +187,35 @@ def _json_records(text: TextIO) -> Iterator[Record]:
             yield Record(row, line, "json", content)
 
 
+def _checked_format(parameter: str, fmt: object) -> str:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise InputError(parameter, fmt, f"one of {_join_choices(FORMATS)}")
+    return fmt
+
+
+def _valid_header(header: tuple[str, ...]) -> bool:
+    """Whether ``header`` names columns of :data:`COLUMNS`, ``id`` among them, each once."""
+    unknown = [h for h in header if h not in COLUMNS]
+    return "id" in header and not unknown and len(set(header)) == len(header)
+
+
 def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
-    """Records of in-memory rows (mappings with the input columns), numbered from 1."""
+    """Records of in-memory rows (mappings with the input columns), numbered from 1.
+
+    Raises :class:`InputError` if ``rows`` is not an iterable of rows (a single row, a string).
+    A row that is not a mapping becomes a bad row of the batch.
+    """
+    valid = "an iterable of rows, each a mapping of columns, such as [{'id': 'p1', 'age': 62}]"
+    if isinstance(rows, str | bytes | bytearray | Mapping):
+        raise InputError("rows", rows, valid)
+    try:
+        iterator = iter(rows)
+    except TypeError:
+        raise InputError("rows", rows, valid) from None
+    return _row_records(iterator)
+
+
+def _row_records(rows: Iterator[Mapping[str, Any]]) -> Iterator[Record]:
     for number, row in enumerate(rows, start=1):
         yield Record(number, number, "row", row)
 
@@ -186,17 +225,25 @@ def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
 _state: dict[str, Any] = {}
 
 
+def _engine(options: Options) -> Engine:
+    return Engine.from_directory(options.rules) if options.rules is not None else default_engine()
+
+
 def _start_worker(options: Options) -> None:
-    """Load the engine once in this process."""
+    """Load the engine once in this worker process."""
     _state["options"] = options
-    _state["engine"] = Engine.from_directory(options.rules) if options.rules else default_engine()
+    _state["engine"] = _engine(options)
     _state["csv"] = _CsvLine()
 
 
 def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
-    options: Options = _state["options"]
-    engine: Engine = _state["engine"]
-    csv_line: _CsvLine = _state["csv"]
+    """The outcomes of ``records`` in a worker process started by :func:`_start_worker`."""
+    return _evaluate_records(records, _state["options"], _state["engine"], _state["csv"])
+
+
+def _evaluate_records(
+    records: list[Record], options: Options, engine: Engine, csv_line: _CsvLine
+) -> list[Outcome]:
     outcomes = []
     for record in records:
         row: Mapping[str, Any] | None = None
@@ -373,9 +420,13 @@ class _CsvLine:
         return self._buffer.getvalue()
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
-    for record in records:
+    for index, record in enumerate(records):
+        if not isinstance(record, Record):
+            raise InputError(
+                f"records[{index}]", record, "a record from read_records or records_from_rows"
+            )
         chunk.append(record)
         if len(chunk) >= size:
             yield chunk
@@ -396,17 +447,73 @@ def evaluate(
     Records are pulled from ``records`` only as fast as results are consumed: at most
     ``jobs * CHUNKS_PER_WORKER + 1`` chunks are read ahead, so an input of any size is processed
     in constant memory. ``jobs=1`` evaluates in this process. A bad record gives an outcome with
-    an ``error``; nothing here raises for bad input.
+    an ``error``; nothing here raises for bad input in a row.
+
+    Raises :class:`InputError` at once for a bad ``options`` field, ``jobs`` or ``chunk_size``
+    (each a whole number of at least 1) or ``records`` that is not iterable, and
+    :class:`RuleFileError` for a bad ``options.rules``; and while iterating, for an item of
+    ``records`` that is not a record of :func:`read_records` or :func:`records_from_rows`.
     """
-    if jobs < 1:
-        raise InputError("jobs", jobs, "at least 1")
-    options = options or Options()
-    chunks = _chunks(records, chunk_size)
+    _check_count("jobs", jobs)
+    _check_count("chunk_size", chunk_size)
+    options = _checked_options(options)
+    try:
+        iterator = iter(records)
+    except TypeError:
+        raise InputError(
+            "records", records, "an iterable of records from read_records or records_from_rows"
+        ) from None
+    chunks = _chunks(iterator, chunk_size)
     if jobs == 1:
-        _start_worker(options)
-        for chunk in chunks:
-            yield from _evaluate_chunk(chunk)
-        return
+        return _evaluate_here(chunks, options, _engine(options))
+    if options.rules is not None:
+        Engine.from_directory(options.rules)  # a bad rule directory fails here, not in a worker
+    return _evaluate_in_workers(chunks, options, jobs)
+
+
+def _check_count(parameter: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(parameter, value, "a whole number of at least 1")
+
+
+def _checked_options(options: object) -> Options:
+    """``options`` (``None`` for the defaults), or :class:`InputError` naming a bad field."""
+    if options is None:
+        return Options()
+    if not isinstance(options, Options):
+        raise InputError("options", options, "a pns_rules.batch.Options, or None for the defaults")
+    for name in ("strict", "read_text", "full"):
+        if not isinstance(getattr(options, name), bool):
+            raise InputError(f"options.{name}", getattr(options, name), "True or False")
+    _checked_format("options.output_format", options.output_format)
+    if options.full and options.output_format == "csv":
+        raise InputError(
+            "options.full", True, "False with CSV output: a whole result does not fit a CSV row"
+        )
+    header = options.header
+    if not (isinstance(header, tuple) and all(isinstance(h, str) for h in header)) or not (
+        _valid_header(header)
+    ):
+        raise InputError(
+            "options.header",
+            header,
+            f"a tuple of the columns {', '.join(COLUMNS)} (id required, each at most once), "
+            "as read_records gives",
+        )
+    return options
+
+
+def _evaluate_here(
+    chunks: Iterator[list[Record]], options: Options, engine: Engine
+) -> Iterator[Outcome]:
+    csv_line = _CsvLine()
+    for chunk in chunks:
+        yield from _evaluate_records(chunk, options, engine, csv_line)
+
+
+def _evaluate_in_workers(
+    chunks: Iterator[list[Record]], options: Options, jobs: int
+) -> Iterator[Outcome]:
     window = jobs * CHUNKS_PER_WORKER
     with ProcessPoolExecutor(
         max_workers=jobs,
@@ -498,7 +605,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     paths = [p.resolve() for p in (input_path, output_path, errors_path)]
     if len(set(paths)) != 3:
         raise InputError("paths", args.output, "input, output and errors must be different files")
-    if args.rules:
+    if args.rules is not None:
         Engine.from_directory(args.rules)  # a bad rule directory fails here, before any work
     with _open_input(input_path) as (text, position, size):
         header, records = read_records(text, input_format)
