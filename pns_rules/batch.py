@@ -37,7 +37,7 @@ from .cohort import (
     summary_json,
 )
 from .engine import Engine, default_engine
-from .errors import EngineError, InputError, _join_choices, _short_repr
+from .errors import EngineError, InputError, UnknownFindingError, _join_choices, _short_repr
 
 __all__ = [
     "EXIT_ROWS_FAILED",
@@ -77,6 +77,9 @@ class Options(NamedTuple):
     output_format: str = "jsonl"
     #: the CSV header of the input (the column of each field of a ``"csv"`` record)
     header: tuple[str, ...] = COLUMNS
+    #: what the reason of a row with unknown terms names as the way to evaluate it anyway
+    #: (``pns-rules batch`` sets ``"--lenient"``)
+    lenient_option: str = "strict=False"
 
 
 class Record(NamedTuple):
@@ -266,7 +269,7 @@ def _evaluate_records(
                 raise RowError("the result holds text that is not valid Unicode (a lone surrogate)")
             outcomes.append(Outcome(record.row, record.line, text, None))
         except Exception as exc:  # a bad row must never stop the batch
-            reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"
+            reason = _reason(exc, options)
             error: dict[str, Any] = {"row": record.row, "line": record.line}
             given_id = row.get("id") if isinstance(row, Mapping) else None
             if isinstance(exc, RowError) and exc.row_id is not None:
@@ -276,6 +279,15 @@ def _evaluate_records(
             error["error"] = _printable(reason)
             outcomes.append(Outcome(record.row, record.line, None, json.dumps(error) + "\n"))
     return outcomes
+
+
+def _reason(exc: Exception, options: Options) -> str:
+    """Why a row failed, for the errors file."""
+    if not isinstance(exc, RowError):
+        return f"unexpected error: {exc!r}"
+    if isinstance(exc.__cause__, UnknownFindingError):
+        return exc.__cause__.message_for(options.lenient_option)
+    return exc.reason
 
 
 def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
@@ -490,6 +502,8 @@ def _checked_options(options: object) -> Options:
         raise InputError(
             "options.full", True, "False with CSV output: a whole result does not fit a CSV row"
         )
+    if not isinstance(options.lenient_option, str):
+        raise InputError("options.lenient_option", options.lenient_option, "a string")
     header = options.header
     if not (isinstance(header, tuple) and all(isinstance(h, str) for h in header)) or not (
         _valid_header(header)
@@ -554,9 +568,17 @@ def add_parser(commands: Any) -> None:
     batch.add_argument(
         "-o", "--output", required=True, metavar="OUTPUT", help="a .jsonl or .csv file to write"
     )
-    batch.add_argument("--format", choices=FORMATS, help="output format (default: by extension)")
     batch.add_argument(
-        "--input-format", choices=FORMATS, help="input format (default: by extension)"
+        "--format",
+        type=str.lower,
+        choices=FORMATS,
+        help="output format, csv or jsonl, any case (default: by extension)",
+    )
+    batch.add_argument(
+        "--input-format",
+        type=str.lower,
+        choices=FORMATS,
+        help="input format, csv or jsonl, any case (default: by extension)",
     )
     batch.add_argument(
         "--errors", metavar="PATH", help="where bad rows go (default: OUTPUT.errors.jsonl)"
@@ -616,6 +638,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             full=args.full,
             output_format=output_format,
             header=header,
+            lenient_option="--lenient",
         )
         read = [0]
 

@@ -41,6 +41,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level",
+        type=str.lower,
         choices=["debug", "info", "warning", "error"],
         default="info",
         help="log level (logs never contain request content)",

@@ -260,6 +260,24 @@ def test_json_rows_with_nan_infinity_or_a_repeated_key_are_row_errors(tmp_path: 
     assert "write null for an unknown value" in failed[0]["error"]
 
 
+def test_unknown_terms_in_the_errors_file_point_to_the_lenient_flag(tmp_path: Path) -> None:
+    # The reason told command-line users to pass strict=False.
+    source = tmp_path / "cohort.jsonl"
+    write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == EXIT_ROWS_FAILED
+    (failed,) = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert failed["error"].startswith("findings: unknown term: 'atxia' (did you mean 'Ataxia'")
+    assert failed["error"].endswith(
+        "Use a label, synonym or HPO id from the vocabulary, or --lenient to report unknown "
+        "terms in the result instead"
+    )
+    # From Python, the reason names strict=False, or what Options.lenient_option says.
+    for options, named in ((Options(), "strict=False"), (Options(lenient_option="X"), "X")):
+        (outcome,) = evaluate(records_from_rows([{"id": "x", "findings": ["atxia"]}]), options)
+        assert f"vocabulary, or {named} to report" in json.loads(outcome.error or "")["error"]
+
+
 def test_lenient_reports_unknown_terms_in_the_row(tmp_path: Path) -> None:
     source = tmp_path / "cohort.jsonl"
     write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
