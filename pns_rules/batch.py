@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,7 +37,7 @@ from .cohort import (
     summary_json,
 )
 from .engine import Engine, default_engine
-from .errors import EngineError, InputError
+from .errors import EngineError, InputError, UnknownFindingError, _join_choices, _short_repr
 
 __all__ = [
     "EXIT_ROWS_FAILED",
@@ -59,16 +60,26 @@ _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jso
 
 
 class Options(NamedTuple):
-    """How every row of one batch is evaluated and written."""
+    """How every row of one batch is evaluated and written.
 
-    rules: str | None = None
+    :func:`evaluate` checks every field and raises :class:`InputError` naming a bad one.
+    """
+
+    #: a rule directory, or ``None`` for the shipped rules
+    rules: str | os.PathLike[str] | None = None
+    #: ``True`` or ``False``: whether an unknown term fails its row (``Engine.suggest``'s)
     strict: bool = True
     #: read free-text findings for the known terms they name (``Engine.suggest``'s ``read_text``)
     read_text: bool = True
+    #: ``True`` to write each whole result (JSON Lines only)
     full: bool = False
+    #: ``"jsonl"`` or ``"csv"``
     output_format: str = "jsonl"
     #: the CSV header of the input (the column of each field of a ``"csv"`` record)
     header: tuple[str, ...] = COLUMNS
+    #: what the reason of a row with unknown terms names as the way to evaluate it anyway
+    #: (``pns-rules batch`` sets ``"--lenient"``)
+    lenient_option: str = "strict=False"
 
 
 class Record(NamedTuple):
@@ -100,7 +111,7 @@ class Outcome(NamedTuple):
 def format_of(path: str | os.PathLike[str], given: str | None) -> str:
     """``given`` if set, else the format named by the file's extension (``.gz`` looked through)."""
     if given is not None:
-        return given
+        return _checked_format("format", given)
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -117,9 +128,15 @@ def format_of(path: str | os.PathLike[str], given: str | None) -> str:
 def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Record]]:
     """The header and the rows of an input stream in format ``fmt`` (``"csv"`` or ``"jsonl"``).
 
-    Raises :class:`InputError` when a CSV file has no header, no ``id`` column or an unknown
-    column; a row that cannot be read becomes an ``"error"`` record.
+    Raises :class:`InputError` when ``text`` is not a text stream, ``fmt`` is not a format, or a
+    CSV file has no header, no ``id`` column or an unknown column; a row that cannot be read
+    becomes an ``"error"`` record.
     """
+    _checked_format("fmt", fmt)
+    if isinstance(text, str | bytes | bytearray | io.BufferedIOBase | io.RawIOBase):
+        raise InputError(
+            "text", text, "a text stream, such as open(path, newline='') or io.StringIO(text)"
+        )
     if fmt == "jsonl":
         return COLUMNS, _json_records(text)
     reader = csv.reader(text, strict=True)
@@ -131,8 +148,7 @@ def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Reco
         ) from None
     except csv.Error as exc:
         raise InputError("input", "<CSV header>", f"a readable CSV header ({exc})") from None
-    unknown = [h for h in header if h not in COLUMNS]
-    if "id" not in header or unknown or len(set(header)) != len(header):
+    if not _valid_header(header):
         raise InputError(
             "CSV header",
             ",".join(header),
@@ -174,8 +190,35 @@ def _json_records(text: TextIO) -> Iterator[Record]:
             yield Record(row, line, "json", content)
 
 
+def _checked_format(parameter: str, fmt: object) -> str:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise InputError(parameter, fmt, f"one of {_join_choices(FORMATS)}")
+    return fmt
+
+
+def _valid_header(header: tuple[str, ...]) -> bool:
+    """Whether ``header`` names columns of :data:`COLUMNS`, ``id`` among them, each once."""
+    unknown = [h for h in header if h not in COLUMNS]
+    return "id" in header and not unknown and len(set(header)) == len(header)
+
+
 def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
-    """Records of in-memory rows (mappings with the input columns), numbered from 1."""
+    """Records of in-memory rows (mappings with the input columns), numbered from 1.
+
+    Raises :class:`InputError` if ``rows`` is not an iterable of rows (a single row, a string).
+    A row that is not a mapping becomes a bad row of the batch.
+    """
+    valid = "an iterable of rows, each a mapping of columns, such as [{'id': 'p1', 'age': 62}]"
+    if isinstance(rows, str | bytes | bytearray | Mapping):
+        raise InputError("rows", rows, valid)
+    try:
+        iterator = iter(rows)
+    except TypeError:
+        raise InputError("rows", rows, valid) from None
+    return _row_records(iterator)
+
+
+def _row_records(rows: Iterator[Mapping[str, Any]]) -> Iterator[Record]:
     for number, row in enumerate(rows, start=1):
         yield Record(number, number, "row", row)
 
@@ -185,17 +228,25 @@ def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
 _state: dict[str, Any] = {}
 
 
+def _engine(options: Options) -> Engine:
+    return Engine.from_directory(options.rules) if options.rules is not None else default_engine()
+
+
 def _start_worker(options: Options) -> None:
-    """Load the engine once in this process."""
+    """Load the engine once in this worker process."""
     _state["options"] = options
-    _state["engine"] = Engine.from_directory(options.rules) if options.rules else default_engine()
+    _state["engine"] = _engine(options)
     _state["csv"] = _CsvLine()
 
 
 def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
-    options: Options = _state["options"]
-    engine: Engine = _state["engine"]
-    csv_line: _CsvLine = _state["csv"]
+    """The outcomes of ``records`` in a worker process started by :func:`_start_worker`."""
+    return _evaluate_records(records, _state["options"], _state["engine"], _state["csv"])
+
+
+def _evaluate_records(
+    records: list[Record], options: Options, engine: Engine, csv_line: _CsvLine
+) -> list[Outcome]:
     outcomes = []
     for record in records:
         row: Mapping[str, Any] | None = None
@@ -214,20 +265,29 @@ def _evaluate_chunk(records: list[Record]) -> list[Outcome]:
                     text = csv_line(summary_fields(row_id, ranking))
                 else:
                     text = summary_json(row_id, ranking) + "\n"
+            if not _valid_text(text):  # a term of an in-memory row not checked by _check_values
+                raise RowError("the result holds text that is not valid Unicode (a lone surrogate)")
             outcomes.append(Outcome(record.row, record.line, text, None))
         except Exception as exc:  # a bad row must never stop the batch
-            reason = exc.reason if isinstance(exc, RowError) else f"unexpected error: {exc!r}"
+            reason = _reason(exc, options)
             error: dict[str, Any] = {"row": record.row, "line": record.line}
             given_id = row.get("id") if isinstance(row, Mapping) else None
             if isinstance(exc, RowError) and exc.row_id is not None:
                 given_id = exc.row_id
-            if (isinstance(given_id, str) and given_id) or (
-                isinstance(given_id, int) and not isinstance(given_id, bool)
-            ):
+            if _readable_id(given_id) is not None:
                 error["id"] = given_id
             error["error"] = _printable(reason)
             outcomes.append(Outcome(record.row, record.line, None, json.dumps(error) + "\n"))
     return outcomes
+
+
+def _reason(exc: Exception, options: Options) -> str:
+    """Why a row failed, for the errors file."""
+    if not isinstance(exc, RowError):
+        return f"unexpected error: {exc!r}"
+    if isinstance(exc.__cause__, UnknownFindingError):
+        return exc.__cause__.message_for(options.lenient_option)
+    return exc.reason
 
 
 def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
@@ -235,9 +295,11 @@ def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
         reason, row_id = record.payload
         raise RowError(reason, row_id)
     if record.kind == "row":
-        if not isinstance(record.payload, Mapping):
-            raise RowError(f"a row must be a mapping of columns, not {type(record.payload)}")
-        return record.payload
+        row: Mapping[Any, Any] = record.payload
+        if not isinstance(row, Mapping):
+            raise RowError(f"a row must be a mapping of columns, not {type(row).__name__}")
+        _check_values(row, _readable_id(row.get("id")))
+        return row
     if record.kind == "csv":
         row = dict(zip(header, record.payload, strict=True))
         for value in row.values():
@@ -248,13 +310,95 @@ def _row(record: Record, header: tuple[str, ...]) -> Mapping[str, Any]:
     text: str = record.payload
     if not _valid_text(text):
         raise RowError("not valid UTF-8 text")
+    return _json_row(text)
+
+
+def _json_row(text: str) -> dict[str, Any]:
+    """The object on one JSON line; :class:`RowError` if it is not a JSON object, repeats a key,
+    or holds what standard JSON has not (NaN, Infinity, a lone surrogate escape such as
+    ``"\\ud800"``)."""
     try:
-        data = json.loads(text)
+        data = _JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise RowError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RowError("not valid JSON: nested too deeply") from None
+    except _RepeatedKey as exc:
+        raise RowError(f"the key {_short_repr(exc.key)} is given twice", _sole_id(text)) from None
     if not isinstance(data, dict):
         raise RowError(f"a JSON line must be an object, not {type(data).__name__}")
+    if "\\u" in text or "NaN" in text or "Infinity" in text:  # else neither can be in data
+        _check_values(data, _readable_id(data.get("id")))
     return data
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; :class:`_RepeatedKey` if a key is given twice (``json`` would
+    keep the last silently)."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return obj
+
+
+def _sole_id(text: str) -> str | int | None:
+    """The ``id`` of a JSON line that repeats a key, unless ``id`` is the key repeated."""
+    pairs = json.loads(text, object_pairs_hook=list)
+    ids = [value for key, value in pairs if key == "id"]
+    return _readable_id(ids[0]) if len(ids) == 1 else None
+
+
+class _NotJson:
+    """What a JSON line's ``NaN``, ``Infinity`` or ``-Infinity`` is read as, to be refused."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Reads JSON lines: NaN and infinities as :class:`_NotJson`, a repeated key as an error.
+_JSON = json.JSONDecoder(object_pairs_hook=_json_object, parse_constant=_NotJson)
+
+
+def _check_values(row: Mapping[Any, Any], row_id: object) -> None:
+    """Raise :class:`RowError` naming the column of a value (or an item of a list) that is NaN or
+    an infinity from JSON, or text holding a lone surrogate (which cannot be written as UTF-8)."""
+    for key, value in row.items():
+        if isinstance(key, str) and not _valid_text(key):
+            raise RowError(f"the column name {_short_repr(key)} is not valid Unicode text", row_id)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, _NotJson):
+                raise RowError(
+                    f"{key} {item.name} is not valid JSON (JSON has no NaN or infinities; "
+                    "write null for an unknown value)",
+                    row_id,
+                )
+            if isinstance(item, str) and not _valid_text(item):
+                raise RowError(
+                    f"{key} {_short_repr(item)} is not valid Unicode text (a lone surrogate, such "
+                    "as the JSON escape \\ud800 without its pair)",
+                    row_id,
+                )
+
+
+def _readable_id(value: object) -> str | int | None:
+    """``value`` if it can name its row in the errors file: non-empty valid text or an integer."""
+    if isinstance(value, str) and value and _valid_text(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _valid_text(text: object) -> bool:
@@ -288,9 +432,13 @@ class _CsvLine:
         return self._buffer.getvalue()
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
-    for record in records:
+    for index, record in enumerate(records):
+        if not isinstance(record, Record):
+            raise InputError(
+                f"records[{index}]", record, "a record from read_records or records_from_rows"
+            )
         chunk.append(record)
         if len(chunk) >= size:
             yield chunk
@@ -311,17 +459,75 @@ def evaluate(
     Records are pulled from ``records`` only as fast as results are consumed: at most
     ``jobs * CHUNKS_PER_WORKER + 1`` chunks are read ahead, so an input of any size is processed
     in constant memory. ``jobs=1`` evaluates in this process. A bad record gives an outcome with
-    an ``error``; nothing here raises for bad input.
+    an ``error``; nothing here raises for bad input in a row.
+
+    Raises :class:`InputError` at once for a bad ``options`` field, ``jobs`` or ``chunk_size``
+    (each a whole number of at least 1) or ``records`` that is not iterable, and
+    :class:`RuleFileError` for a bad ``options.rules``; and while iterating, for an item of
+    ``records`` that is not a record of :func:`read_records` or :func:`records_from_rows`.
     """
-    if jobs < 1:
-        raise InputError("jobs", jobs, "at least 1")
-    options = options or Options()
-    chunks = _chunks(records, chunk_size)
+    _check_count("jobs", jobs)
+    _check_count("chunk_size", chunk_size)
+    options = _checked_options(options)
+    try:
+        iterator = iter(records)
+    except TypeError:
+        raise InputError(
+            "records", records, "an iterable of records from read_records or records_from_rows"
+        ) from None
+    chunks = _chunks(iterator, chunk_size)
     if jobs == 1:
-        _start_worker(options)
-        for chunk in chunks:
-            yield from _evaluate_chunk(chunk)
-        return
+        return _evaluate_here(chunks, options, _engine(options))
+    if options.rules is not None:
+        Engine.from_directory(options.rules)  # a bad rule directory fails here, not in a worker
+    return _evaluate_in_workers(chunks, options, jobs)
+
+
+def _check_count(parameter: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(parameter, value, "a whole number of at least 1")
+
+
+def _checked_options(options: object) -> Options:
+    """``options`` (``None`` for the defaults), or :class:`InputError` naming a bad field."""
+    if options is None:
+        return Options()
+    if not isinstance(options, Options):
+        raise InputError("options", options, "a pns_rules.batch.Options, or None for the defaults")
+    for name in ("strict", "read_text", "full"):
+        if not isinstance(getattr(options, name), bool):
+            raise InputError(f"options.{name}", getattr(options, name), "True or False")
+    _checked_format("options.output_format", options.output_format)
+    if options.full and options.output_format == "csv":
+        raise InputError(
+            "options.full", True, "False with CSV output: a whole result does not fit a CSV row"
+        )
+    if not isinstance(options.lenient_option, str):
+        raise InputError("options.lenient_option", options.lenient_option, "a string")
+    header = options.header
+    if not (isinstance(header, tuple) and all(isinstance(h, str) for h in header)) or not (
+        _valid_header(header)
+    ):
+        raise InputError(
+            "options.header",
+            header,
+            f"a tuple of the columns {', '.join(COLUMNS)} (id required, each at most once), "
+            "as read_records gives",
+        )
+    return options
+
+
+def _evaluate_here(
+    chunks: Iterator[list[Record]], options: Options, engine: Engine
+) -> Iterator[Outcome]:
+    csv_line = _CsvLine()
+    for chunk in chunks:
+        yield from _evaluate_records(chunk, options, engine, csv_line)
+
+
+def _evaluate_in_workers(
+    chunks: Iterator[list[Record]], options: Options, jobs: int
+) -> Iterator[Outcome]:
     window = jobs * CHUNKS_PER_WORKER
     with ProcessPoolExecutor(
         max_workers=jobs,
@@ -362,9 +568,17 @@ def add_parser(commands: Any) -> None:
     batch.add_argument(
         "-o", "--output", required=True, metavar="OUTPUT", help="a .jsonl or .csv file to write"
     )
-    batch.add_argument("--format", choices=FORMATS, help="output format (default: by extension)")
     batch.add_argument(
-        "--input-format", choices=FORMATS, help="input format (default: by extension)"
+        "--format",
+        type=str.lower,
+        choices=FORMATS,
+        help="output format, csv or jsonl, any case (default: by extension)",
+    )
+    batch.add_argument(
+        "--input-format",
+        type=str.lower,
+        choices=FORMATS,
+        help="input format, csv or jsonl, any case (default: by extension)",
     )
     batch.add_argument(
         "--errors", metavar="PATH", help="where bad rows go (default: OUTPUT.errors.jsonl)"
@@ -413,7 +627,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     paths = [p.resolve() for p in (input_path, output_path, errors_path)]
     if len(set(paths)) != 3:
         raise InputError("paths", args.output, "input, output and errors must be different files")
-    if args.rules:
+    if args.rules is not None:
         Engine.from_directory(args.rules)  # a bad rule directory fails here, before any work
     with _open_input(input_path) as (text, position, size):
         header, records = read_records(text, input_format)
@@ -424,6 +638,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             full=args.full,
             output_format=output_format,
             header=header,
+            lenient_option="--lenient",
         )
         read = [0]
 
@@ -478,7 +693,7 @@ class _Input:
         size = os.fstat(self.raw.fileno()).st_size or None
         binary: IO[bytes] = self.raw
         if self.path.name.lower().endswith(".gz"):
-            binary = cast(IO[bytes], gzip.GzipFile(fileobj=self.raw, mode="rb"))
+            binary = cast(IO[bytes], _GzipInput(self.path, self.raw))
         self.text = io.TextIOWrapper(
             binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
@@ -487,6 +702,30 @@ class _Input:
     def __exit__(self, *exc: object) -> None:
         self.text.close()
         self.raw.close()
+
+
+class _GzipInput(gzip.GzipFile):
+    """A gzipped input whose damage (cut short, corrupt, not gzip) is an :class:`OSError` naming
+    the file, as any other input that cannot be read, not ``EOFError`` or ``zlib.error``."""
+
+    def __init__(self, path: Path, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._path = path
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._damaged(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._damaged(exc) from exc
+
+    def _damaged(self, exc: Exception) -> OSError:
+        return OSError(f"{self._path}: not a readable gzip file, cut short or damaged ({exc})")
 
 
 def _open_input(path: Path) -> _Input:

@@ -11,7 +11,16 @@ from typing import TextIO
 
 from . import batch, check, cli_serve
 from .engine import Engine, default_engine
-from .errors import EngineError, PnsRulesError, RuleFileError, _one_line, _short_repr
+from .errors import (
+    EngineError,
+    InputError,
+    PnsRulesError,
+    RuleFileError,
+    UnknownFindingError,
+    _one_line,
+    _short_repr,
+)
+from .patient import check_sex
 from .results import Differential
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_RULES", "format_differential", "main"]
@@ -52,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "findings", nargs="*", metavar="FINDING", help="symptoms, signs, lab findings or HPO ids"
     )
     suggest.add_argument("--age", type=_age, help="age in years (0-120)")
-    suggest.add_argument("--sex", choices=["female", "male"], help="patient sex")
+    suggest.add_argument("--sex", type=_sex, help="patient sex: female or male (any case)")
     suggest.add_argument(
         "--antibody",
         "-a",
@@ -89,6 +98,16 @@ def _age(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"age must be a number of years, got {_short_repr(text)}"
+        ) from None
+
+
+def _sex(text: str) -> str | None:
+    """``text`` as ``"female"`` or ``"male"`` (any case, as ``suggest`` takes it)."""
+    try:
+        return check_sex(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(
+            f"sex must be female or male (any case), got {_short_repr(text)}"
         ) from None
 
 
@@ -222,7 +241,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except PnsRulesError as exc:
         if args.debug:
             raise
-        _error(str(exc))
+        _error(exc.message_for("--lenient") if isinstance(exc, UnknownFindingError) else str(exc))
         return EXIT_RULES if isinstance(exc, RuleFileError) else EXIT_BAD_INPUT
     except OSError as exc:
         if args.debug:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .engine import Engine
-from .errors import PnsRulesError
+from .errors import InputError, PnsRulesError
 from .loader import LIST_SEPARATOR
 from .results import Differential, Ranking
 
@@ -134,8 +134,9 @@ def patient_arguments(row: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``suggest`` for ``row`` (without ``strict``).
 
     Raises :class:`RowError` for an unknown column or a cell that cannot be read; the values
-    themselves are checked by ``suggest``.
+    themselves are checked by ``suggest``. Raises :class:`InputError` if ``row`` is not a mapping.
     """
+    _check_row(row)
     unknown = [key for key in row if key not in COLUMNS]
     if unknown:
         raise RowError(
@@ -150,8 +151,25 @@ def patient_arguments(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _check_row(row: object) -> None:
+    if not isinstance(row, Mapping):
+        raise InputError("row", row, f"a mapping of columns ({', '.join(COLUMNS)})")
+
+
+def _check_result(row_id: object, result: object, *, any_id: bool = False) -> None:
+    """:class:`InputError` unless ``result`` is a result of ``Engine.suggest`` or
+    ``Engine.ranking`` and ``row_id`` a string or an integer (any value if ``any_id``)."""
+    if not isinstance(result, Differential | Ranking):
+        raise InputError(
+            "result", result, "a Differential or a Ranking, from Engine.suggest or Engine.ranking"
+        )
+    if not any_id and (isinstance(row_id, bool) or not isinstance(row_id, str | int)):
+        raise InputError("row_id", row_id, "a string or an integer, as row_identifier gives")
+
+
 def summary(row_id: object, result: Differential | Ranking) -> dict[str, Any]:
     """The compact output row of ``result``: ranked categories, syndromes and cancers."""
+    _check_result(row_id, result, any_id=True)
     return {
         "id": row_id,
         "top_level": result.top_level,
@@ -177,9 +195,10 @@ def evaluate_row(
     """Evaluate one row: its id and its whole differential (``Engine.suggest``; ``strict`` and
     ``read_text`` as there).
 
-    Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
+    Raises :class:`RowError` for a row that cannot be evaluated, with the reason, and
+    :class:`InputError` if ``engine`` is not an :class:`Engine` or ``row`` not a mapping.
     """
-    return _run_row(engine.suggest, row, strict, read_text)
+    return _run_row(_checked_engine(engine).suggest, row, strict, read_text)
 
 
 def rank_row(
@@ -188,14 +207,22 @@ def rank_row(
     """Evaluate one row: its id and its ranking (``Engine.ranking``: what a summary needs;
     ``strict`` and ``read_text`` as for ``Engine.suggest``).
 
-    Raises :class:`RowError` for a row that cannot be evaluated, with the reason.
+    Raises :class:`RowError` for a row that cannot be evaluated, with the reason, and
+    :class:`InputError` if ``engine`` is not an :class:`Engine` or ``row`` not a mapping.
     """
-    return _run_row(engine.ranking, row, strict, read_text)
+    return _run_row(_checked_engine(engine).ranking, row, strict, read_text)
+
+
+def _checked_engine(engine: object) -> Engine:
+    if not isinstance(engine, Engine):
+        raise InputError("engine", engine, "a pns_rules.Engine, such as Engine.shipped()")
+    return engine
 
 
 def summary_json(row_id: str | int, result: Differential | Ranking) -> str:
     """``json.dumps(summary(row_id, result), ensure_ascii=False)``, built from memoised pieces
     (a candidate's JSON depends only on its id, name, score and level)."""
+    _check_result(row_id, result)
     if len(_syndrome_json) + len(_cancer_json) + len(_category_json) > _FRAGMENTS_LIMIT:
         _syndrome_json.clear()
         _cancer_json.clear()
@@ -258,6 +285,7 @@ def _json_id(row_id: str | int) -> str:
 def summary_fields(row_id: str | int, result: Differential | Ranking) -> list[str]:
     """The summary as CSV cells (:data:`OUTPUT_COLUMNS`): ranked lists as ``id:score:level``
     joined by ``;``."""
+    _check_result(row_id, result)
     return [
         str(row_id),
         result.top_level or "",
@@ -289,6 +317,7 @@ def _run_row(
 ) -> tuple[str | int, _Result]:
     """The row's id and what ``method`` (``Engine.suggest`` or ``Engine.ranking``) gives for it;
     a row that cannot be evaluated raises :class:`RowError` with the reason."""
+    _check_row(row)
     row_id = row_identifier(row.get("id"))
     arguments = patient_arguments(row)
     try:

@@ -63,22 +63,29 @@ class UnknownFindingError(InputError):
         self.unknown = dict(unknown)
         #: where each unknown term was first given, such as ``"findings[2]"``
         self.positions = dict(positions or {})
+        PnsRulesError.__init__(self)
+        self.parameter = parameter
+        self.value = list(self.unknown)
+        self.valid = self._valid("strict=False")
+        self.args = (f"{parameter}: {self.valid}",)
+
+    def message_for(self, lenient: str) -> str:
+        """The message, naming ``lenient`` (such as ``"--lenient"`` on the command line) instead
+        of ``strict=False`` as the way to report unknown terms in the result."""
+        return f"{self.parameter}: {self._valid(lenient)}"
+
+    def _valid(self, lenient: str) -> str:
         parts = []
         for term, matches in list(self.unknown.items())[:MAX_LISTED]:
             hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
             parts.append(f"{_short_repr(term)}{hint}")
         more = len(self.unknown) - len(parts)
         listed = "; ".join(parts) + (f"; and {more:,} more" if more > 0 else "")
-        valid = (
+        return (
             f"unknown {'term' if len(self.unknown) == 1 else 'terms'}: {listed}. "
-            "Use a label, synonym or HPO id from the vocabulary, or strict=False to report "
+            f"Use a label, synonym or HPO id from the vocabulary, or {lenient} to report "
             "unknown terms in the result instead"
         )
-        PnsRulesError.__init__(self)
-        self.parameter = parameter
-        self.value = list(self.unknown)
-        self.valid = valid
-        self.args = (f"{parameter}: {valid}",)
 
 
 class RuleFileError(PnsRulesError, ValueError):

@@ -8,24 +8,33 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from pns_rules import Engine
+from pns_rules import Engine, InputError, RuleFileError
 from pns_rules.batch import (
     CHUNKS_PER_WORKER,
     EXIT_ROWS_FAILED,
     Options,
     Progress,
     evaluate,
+    read_records,
     records_from_rows,
 )
 from pns_rules.cli import main
-from pns_rules.cohort import OUTPUT_COLUMNS, summary, summary_fields, summary_json
+from pns_rules.cohort import (
+    OUTPUT_COLUMNS,
+    evaluate_row,
+    patient_arguments,
+    rank_row,
+    summary,
+    summary_fields,
+    summary_json,
+)
 from tests.conftest import SLICE_RULES
 from tests.strategies import patients
 
@@ -182,6 +191,93 @@ def test_bad_jsonl_rows_go_to_the_errors_file(tmp_path: Path) -> None:
     assert "id must be a string or an integer" in failed[5]["error"]
 
 
+@pytest.mark.parametrize("lenient", [False, True])
+def test_lone_surrogates_from_json_escapes_are_row_errors(tmp_path: Path, lenient: bool) -> None:
+    # "\ud800" is valid JSON but not text UTF-8 can hold: writing it stopped the whole batch.
+    source = tmp_path / "cohort.jsonl"
+    source.write_text(
+        '{"id": "p1", "findings": ["ataxia"]}\n'
+        '{"id": "\\ud800", "findings": ["ataxia"]}\n'
+        '{"id": "p3", "findings": ["ataxia", "\\udc80x"]}\n'
+        '{"id": "p4", "findings": ["\\ud83d\\ude00 ataxia"], "\\ud800": 1}\n'
+        '{"id": "p5", "findings": ["nystagmus \\ud83d\\ude00"]}\n',
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    flags = ["--lenient"] if lenient else []
+    assert batch(str(source), "-o", str(target), "--jobs", "1", *flags) == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["p1", "p5"]  # an escaped pair is fine
+    failed = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert [(e["row"], e.get("id")) for e in failed] == [(2, None), (3, "p3"), (4, "p4")]
+    assert failed[0]["error"].startswith("id '\\ud800' is not valid Unicode text (a lone surrogate")
+    assert failed[1]["error"].startswith("findings '\\udc80x' is not valid Unicode text")
+    assert failed[2]["error"] == "the column name '\\ud800' is not valid Unicode text"
+
+
+def test_in_memory_rows_with_lone_surrogates_are_row_errors() -> None:
+    rows = [{"id": "\ud800", "findings": ["ataxia"]}, {"id": "p2", "findings": ("x\udcff",)}]
+    options = Options(rules=str(SLICE_RULES), strict=False)
+    outcomes = list(evaluate(records_from_rows(rows), options))
+    assert [o.text for o in outcomes] == [None, None]
+    errors = [json.loads(o.error or "") for o in outcomes]
+    assert "id" not in errors[0] and "id '\\ud800' is not valid Unicode" in errors[0]["error"]
+    assert (
+        errors[1]["id"] == "p2" and "findings 'x\\udcff' is not valid Unicode" in errors[1]["error"]
+    )
+
+
+def test_json_rows_with_nan_infinity_or_a_repeated_key_are_row_errors(tmp_path: Path) -> None:
+    # Python's json reads NaN and Infinity, which JSON has not, and keeps the last of repeated
+    # keys: the rows were evaluated with age unknown, or with one of two ids.
+    source = tmp_path / "cohort.jsonl"
+    source.write_text(
+        '{"id": "p1", "age": NaN, "findings": ["ataxia"]}\n'
+        '{"id": "p2", "age": Infinity, "findings": ["ataxia"]}\n'
+        '{"id": "p3", "age": -Infinity}\n'
+        '{"id": "p4", "findings": ["ataxia", NaN]}\n'
+        '{"id": "p", "findings": ["ataxia"], "id": "q"}\n'
+        '{"id": "p6", "age": 60, "age": 70}\n'
+        '{"id": "p7", "findings": ["ataxia"], "age": null}\n'
+        '{"id": "p8", "findings": [{"a": 1, "a": 1}]}\n'
+        '{"id": "p9", "findings": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == EXIT_ROWS_FAILED
+    assert [r["id"] for r in read_jsonl(target)] == ["p7"]
+    failed = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert [e.get("id") for e in failed] == ["p1", "p2", "p3", "p4", None, "p6", "p8", None]
+    assert [e["error"].split(" (")[0] for e in failed] == [
+        "age NaN is not valid JSON",
+        "age Infinity is not valid JSON",
+        "age -Infinity is not valid JSON",
+        "findings NaN is not valid JSON",
+        "the key 'id' is given twice",
+        "the key 'age' is given twice",
+        "the key 'a' is given twice",
+        "not valid JSON: nested too deeply",
+    ]
+    assert "write null for an unknown value" in failed[0]["error"]
+
+
+def test_unknown_terms_in_the_errors_file_point_to_the_lenient_flag(tmp_path: Path) -> None:
+    # The reason told command-line users to pass strict=False.
+    source = tmp_path / "cohort.jsonl"
+    write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
+    target = tmp_path / "out.jsonl"
+    assert batch(str(source), "-o", str(target), "--jobs", "1") == EXIT_ROWS_FAILED
+    (failed,) = read_jsonl(tmp_path / "out.jsonl.errors.jsonl")
+    assert failed["error"].startswith("findings: unknown term: 'atxia' (did you mean 'Ataxia'")
+    assert failed["error"].endswith(
+        "Use a label, synonym or HPO id from the vocabulary, or --lenient to report unknown "
+        "terms in the result instead"
+    )
+    # From Python, the reason names strict=False, or what Options.lenient_option says.
+    for options, named in ((Options(), "strict=False"), (Options(lenient_option="X"), "X")):
+        (outcome,) = evaluate(records_from_rows([{"id": "x", "findings": ["atxia"]}]), options)
+        assert f"vocabulary, or {named} to report" in json.loads(outcome.error or "")["error"]
+
+
 def test_lenient_reports_unknown_terms_in_the_row(tmp_path: Path) -> None:
     source = tmp_path / "cohort.jsonl"
     write_jsonl(source, [{"id": "x", "findings": ["ataxia", "atxia"]}])
@@ -215,6 +311,7 @@ def test_full_results_and_gzip(tmp_path: Path, engine: Engine) -> None:
         (["in.csv", "-o", "in.csv", "--format", "jsonl"], 2, "different files"),
         (["in.csv", "-o", "out.csv", "--full"], 2, "JSON Lines output"),
         (["in.csv", "-o", "out.jsonl", "--rules", "nowhere"], 1, "rule directory does not exist"),
+        (["in.csv", "-o", "out.jsonl", "--rules", ""], 1, "empty path"),
     ],
 )
 def test_exit_codes_for_bad_arguments_and_unreadable_input(
@@ -234,6 +331,124 @@ def test_exit_codes_for_bad_arguments_and_unreadable_input(
     assert result.returncode == code, result.stderr
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ONE_ROW = [{"id": "p", "findings": ["ataxia"]}]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"jobs": "2"}, "jobs='2' is not valid: a whole number of at least 1"),
+        ({"jobs": 1.5}, "jobs=1.5 is not valid: a whole number of at least 1"),
+        ({"jobs": True}, "jobs=True is not valid"),
+        ({"chunk_size": 0}, "chunk_size=0 is not valid: a whole number of at least 1"),
+        ({"options": {"strict": False}}, "options={'strict': False} is not valid: a pns_rules.batch.Options"),
+        ({"options": Options(output_format="xml")}, "options.output_format='xml' is not valid: one of 'csv', 'jsonl'"),
+        ({"options": Options(output_format="csv", full=True)}, "options.full=True is not valid: False with CSV output"),
+        ({"options": Options(strict="yes")}, "options.strict='yes' is not valid: True or False"),  # type: ignore[arg-type]
+        ({"options": Options(read_text=None)}, "options.read_text=None is not valid: True or False"),  # type: ignore[arg-type]
+        ({"options": Options(header=("age", "findings"))}, "options.header=('age', 'findings') is not valid: a tuple of the columns"),
+        ({"records": None}, "records=None is not valid: an iterable of records"),
+        ({"records": 5}, "records=5 is not valid: an iterable of records"),
+    ],
+)  # fmt: skip
+def test_evaluate_refuses_bad_arguments_at_once(arguments: dict[str, Any], message: str) -> None:
+    # They raised TypeError, or were used as they were: output_format="xml" wrote JSON Lines.
+    records = arguments.pop("records", records_from_rows(ONE_ROW))
+    with pytest.raises(InputError) as raised:
+        evaluate(records, **arguments)  # not iterated: raised by the call itself
+    assert str(raised.value).startswith(message)
+
+
+def test_evaluate_refuses_items_that_are_not_records() -> None:
+    with pytest.raises(
+        InputError, match=r"^records\[0\]=1 is not valid: a record from read_records"
+    ):
+        list(evaluate([1, 2, 3]))  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_bad_or_empty_rules_path_is_a_rule_file_error_not_the_shipped_rules(jobs: int) -> None:
+    # rules="" evaluated with the shipped rules; a bad directory with jobs=2 killed the workers
+    # (EngineError: a batch worker process died).
+    for rules, fragment in (("", "empty path"), ("/nonexistent/rules", "does not exist")):
+        with pytest.raises(RuleFileError, match=fragment):
+            evaluate(records_from_rows(ONE_ROW), Options(rules=rules), jobs=jobs)
+
+
+def test_two_batches_in_one_process_keep_their_own_options() -> None:
+    # With jobs=1 the options were module state: the batch started last set them for both.
+    rows = ONE_ROW * 3
+    as_csv = evaluate(records_from_rows(rows), Options(output_format="csv"), chunk_size=1)
+    as_json = evaluate(records_from_rows(rows), Options(output_format="jsonl"), chunk_size=1)
+    for csv_outcome, json_outcome in zip(as_csv, as_json, strict=True):
+        assert (csv_outcome.text or "").startswith("p,low,neurological:")
+        assert json.loads(json_outcome.text or "")["id"] == "p"
+
+
+@pytest.mark.parametrize(
+    "rows", [None, 5, "p1", b"p1", {"id": "p", "findings": ["ataxia"]}], ids=repr
+)
+def test_records_from_rows_refuses_what_is_not_an_iterable_of_rows(rows: Any) -> None:
+    with pytest.raises(
+        InputError, match=r"^rows=.* is not valid: an iterable of rows, each a mapping"
+    ):
+        records_from_rows(rows)
+
+
+def test_read_records_refuses_an_unknown_format_or_a_binary_stream() -> None:
+    # "xml" was read as CSV.
+    with pytest.raises(InputError, match=r"^fmt='xml' is not valid: one of 'csv', 'jsonl'"):
+        read_records(io.StringIO("id\np1\n"), "xml")
+    for stream in (io.BytesIO(b"id\np1\n"), "id\np1\n"):
+        with pytest.raises(InputError, match=r"^text=.* is not valid: a text stream"):
+            read_records(stream, "jsonl")  # type: ignore[arg-type]
+
+
+def test_cohort_functions_refuse_what_is_not_an_engine_a_row_or_a_result(engine: Engine) -> None:
+    ranking = engine.ranking(["ataxia"])
+    calls: list[tuple[Callable[[], object], str]] = [
+        (lambda: rank_row(None, ONE_ROW[0]), "engine=None is not valid: a pns_rules.Engine"),  # type: ignore[arg-type]
+        (lambda: evaluate_row(engine, None), "row=None is not valid: a mapping of columns"),  # type: ignore[arg-type]
+        (lambda: rank_row(engine, [("id", "p")]), "row=[('id', 'p')] is not valid: a mapping"),  # type: ignore[arg-type]
+        (lambda: patient_arguments(None), "row=None is not valid: a mapping of columns"),  # type: ignore[arg-type]
+        (lambda: summary("p", None), "result=None is not valid: a Differential or a Ranking"),  # type: ignore[arg-type]
+        (lambda: summary_json("p", None), "result=None is not valid"),  # type: ignore[arg-type]
+        (lambda: summary_fields("p", {"top_level": None}), "result={'top_level'"),  # type: ignore[arg-type]
+        (lambda: summary_json(object(), ranking), "row_id=<object object at"),  # type: ignore[arg-type]
+        (lambda: summary_fields(None, ranking), "row_id=None is not valid: a string or an integer"),  # type: ignore[arg-type]
+    ]  # fmt: skip
+    for call, message in calls:
+        with pytest.raises(InputError) as raised:
+            call()
+        assert str(raised.value).startswith(message)
+
+
+def _damaged(data: bytes, how: str) -> bytes:
+    if how == "cut short":
+        return data[: len(data) // 2]
+    if how == "not gzip":
+        return b"id,findings\np1,ataxia\n"
+    flipped = bytearray(data)
+    flipped[12 if how == "corrupt" else -6] ^= 0xFF  # the deflate data, or its checksum
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize("how", ["cut short", "corrupt", "checksum", "not gzip"])
+def test_a_damaged_gzip_input_is_an_io_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    # EOFError and zlib.error were reported as a bug in pns-rules (exit 3).
+    plain = tmp_path / "plain.csv"
+    write_csv(plain, ROWS * 10)
+    source = tmp_path / "cohort.csv.gz"
+    source.write_bytes(_damaged(gzip.compress(plain.read_bytes()), how))
+    assert batch(str(source), "-o", str(tmp_path / "out.jsonl"), "--jobs", "1") == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"pns-rules: error: {source}: not a readable gzip file, cut short or damaged ("
+    )
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:

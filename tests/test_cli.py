@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pns_rules.cli import main
+from pns_rules.cli import build_parser, main
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +58,10 @@ def test_empty_differential_is_said_plainly(capsys: pytest.CaptureFixture[str]) 
         (["suggest", "atxia"], "unknown term: 'atxia' (did you mean 'Ataxia'"),
         (["suggest", "--age", "200", "ataxia"], "age=200.0 is not valid"),
         (["suggest", "--age", "old", "ataxia"], "age must be a number"),
-        (["suggest", "--sex", "x", "ataxia"], "invalid choice"),
+        (
+            ["suggest", "--sex", "x", "ataxia"],
+            "argument --sex: sex must be female or male (any case), got 'x'",
+        ),
         (["frobnicate"], "invalid choice"),
         (["suggest", "--rules", "/nonexistent/dir", "ataxia"], "rule directory does not exist"),
     ],
@@ -69,6 +72,35 @@ def test_errors_are_one_line_without_traceback(args: list[str], fragment: str) -
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("given", ["Female", "FEMALE", " female "])
+def test_sex_is_taken_in_any_case_as_by_suggest(
+    capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    # "--sex Female" was refused as an invalid choice though suggest(sex="Female") is fine.
+    assert main(["suggest", "--json", "--sex", given, "ataxia"]) == 0
+    assert json.loads(capsys.readouterr().out)["sex"] == "female"
+
+
+def test_choices_of_batch_and_serve_are_taken_in_any_case() -> None:
+    batch = build_parser().parse_args(
+        ["batch", "in.CSV", "-o", "o", "--format", "JSONL", "--input-format", "Csv"]
+    )
+    assert (batch.format, batch.input_format) == ("jsonl", "csv")
+    assert build_parser().parse_args(["serve", "--log-level", "WARNING"]).log_level == "warning"
+
+
+def test_unknown_terms_point_to_the_lenient_flag_not_to_strict_false() -> None:
+    line = run("suggest", "ataxia", "atxia").stderr.strip()
+    assert line.startswith(
+        "pns-rules: error: findings: unknown term: 'atxia' (did you mean 'Ataxia'"
+    )
+    assert line.endswith(
+        "Use a label, synonym or HPO id from the vocabulary, or --lenient to report unknown terms "
+        "in the result instead"
+    )
+    assert "strict=False" not in line
 
 
 def test_debug_shows_the_traceback() -> None:

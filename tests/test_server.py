@@ -92,6 +92,49 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.process.wait(timeout=10)
 
 
+def _serve(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``pns-rules serve ARGS`` expected to exit before serving (killed after ``timeout``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pns_rules", "serve", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "code", "fragment"),
+    [
+        ("", 2, "argument --host: host must not be empty, got '': give the address to listen on"),
+        ("  ", 2, "argument --host: host must not be empty"),
+        ("999.1.1.1", 2, "--host='999.1.1.1' is not valid: an address or a host name of this machine ("),
+    ],
+)  # fmt: skip
+def test_serve_refuses_an_empty_or_unusable_host(host: str, code: int, fragment: str) -> None:
+    # An empty host listened on every interface (the service has no authentication); an
+    # unusable one printed "serving ... on http://999.1.1.1:..." and exited 3, as for a bug.
+    result = _serve("--host", host, "--port", "0")
+    assert result.returncode == code
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"pns-rules: error: {fragment}")
+
+
+def test_serve_on_a_port_in_use_is_an_io_error_naming_it() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve("--host", HOST, "--port", str(port), "--rules", str(EHR_RULES))
+    assert result.returncode == 1
+    assert result.stdout == ""  # it never claimed to be serving
+    assert (
+        result.stderr
+        == f"pns-rules: error: cannot listen on {HOST}:{port}: Address already in use\n"
+    )
+
+
 def _cards_without_uuids(response: httpx.Response) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     cards: list[dict[str, Any]] = response.json()["cards"]
