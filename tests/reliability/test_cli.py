@@ -116,7 +116,7 @@ def test_the_command_line_exits_cleanly(rule_paths: list[str], data: st.DataObje
     with (
         redirect_stdout(out),
         redirect_stderr(err),
-        mock.patch("uvicorn.run", lambda app, **kwargs: served.append(kwargs)),
+        mock.patch("uvicorn.Server.run", _served_by(served)),
     ):
         try:
             code = main(argv, out=out)
@@ -147,6 +147,17 @@ def test_the_command_line_exits_cleanly(rule_paths: list[str], data: st.DataObje
     lines = stderr.splitlines()
     assert len(lines) == 1 and stderr.endswith("\n"), stderr
     assert lines[0].startswith("pns-rules: error: ")
+
+
+def _served_by(served: list[Any]) -> Any:
+    """A stand-in for ``uvicorn.Server.run`` that records the server's config and returns as
+    if it had served and been stopped."""
+
+    def run(server: Any, sockets: Any = None) -> None:
+        served.append(server.config)
+        server.started = True
+
+    return run
 
 
 def _check_report(stdout: str, verdict: str) -> None:
