@@ -32,10 +32,10 @@ from typing import Any
 
 import attrs
 
-from .errors import RuleFileError
+from .errors import InputError, RuleFileError
 from .knowledge import AgeRange, CancerLink, KnowledgeBase, Rule
 from .loader import Problem, inspect_rule_directory
-from .patient import AGE_DECIMALS, MAX_AGE
+from .patient import AGE_DECIMALS, MAX_AGE, is_instance
 from .vocabulary import normalize_term
 
 __all__ = ["CODES", "CheckReport", "check_knowledge_base", "check_rule_directory", "implies"]
@@ -158,7 +158,23 @@ def check_knowledge_base(
     ``locations`` maps ``(kind, id)`` to the file and line of the entry, as
     :func:`~pns_rules.loader.inspect_rule_directory` reports them; without it, problems name the
     rule directory and no line.
+
+    Raises :class:`~pns_rules.errors.InputError` when ``kb`` is not a
+    :class:`~pns_rules.knowledge.KnowledgeBase`, ``locations`` not a mapping or ``None``, or
+    ``orphans`` not ``True`` or ``False``.
     """
+    if not is_instance(kb, KnowledgeBase):
+        raise InputError(
+            "kb", kb, "a KnowledgeBase, such as load_rule_directory(path) or Engine.knowledge_base"
+        )
+    if locations is not None and not is_instance(locations, Mapping):
+        raise InputError(
+            "locations",
+            locations,
+            "None, or a mapping of (kind, id) to (file, line), as inspect_rule_directory reports it",
+        )
+    if not is_instance(orphans, bool):
+        raise InputError("orphans", orphans, "True or False")
     known = locations or {}
 
     def where(kind: str, entry_id: str) -> Location:
@@ -273,7 +289,16 @@ def _implies(a: _Conditions, b: _Conditions) -> bool:
 
 def implies(a: Rule, b: Rule) -> bool:
     """Whether every patient ``a`` fires for also fires ``b`` (on conditions alone: findings, age,
-    sex), decided exactly from the rules' structure."""
+    sex), decided exactly from the rules' structure.
+
+    Raises :class:`~pns_rules.errors.InputError` when ``a`` or ``b`` is not a
+    :class:`~pns_rules.knowledge.Rule`.
+    """
+    for parameter, rule in (("a", a), ("b", b)):
+        if not is_instance(rule, Rule):
+            raise InputError(
+                parameter, rule, "a Rule of a loaded rule base, such as kb.rules['rule-id']"
+            )
     return _implies(_conditions(a), _conditions(b))
 
 
