@@ -60,6 +60,15 @@ MAX_ALTERNATIVES = 200
 MAX_CONJUNCTION = 100
 MAX_WEIGHT = 10
 HPO_MAP_FILE = "hpo-map.json"
+#: The top-level keys of ``hpo-map.json`` (scripts/build_hpo_map.py writes them all).
+HPO_MAP_KEYS = (
+    "dropped_ambiguous_synonyms",
+    "generated_by",
+    "hpo_release",
+    "obsolete",
+    "source",
+    "terms",
+)
 HPO_TERMS_FILE = HPO_TERMS_INDEX_FILE
 MANIFEST_FILE = "manifest.toml"
 
@@ -771,6 +780,15 @@ class _Builder:
         if not isinstance(data, dict):
             self.problem(path, 1, None, "E050", "the HPO map must be a JSON object")
             return None
+        for key in data:
+            if key not in HPO_MAP_KEYS:
+                self.problem(
+                    path,
+                    _json_line(text, key),
+                    None,
+                    "E010",
+                    f"unknown top-level key {key!r}; expected {', '.join(HPO_MAP_KEYS)}",
+                )
         release = data.get("hpo_release")
         terms = data.get("terms")
         obsolete = data.get("obsolete", {})
