@@ -161,6 +161,14 @@ def _missing_citation(f: RuleFile) -> int:
     return line
 
 
+def _pmid_zero(f: RuleFile) -> int:
+    return f.rule("pmid-zero", all=["pns:injected-one"], citation="PMID:0")
+
+
+def _doi_ending_in_a_full_stop(f: RuleFile) -> int:
+    return f.rule("doi-full-stop", all=["pns:injected-one"], citation="DOI:10.1111/hae.14648.")
+
+
 def _inverted_age(f: RuleFile) -> int:
     return f.rule("inverted", all=["pns:injected-one"], age={"min": 50, "below": 40})
 
@@ -319,6 +327,8 @@ DEFECTS = [
     ("E021", _unknown_finding),
     ("E021", _unknown_syndrome),
     ("E030", _missing_citation),
+    ("E030", _pmid_zero),
+    ("E030", _doi_ending_in_a_full_stop),
     ("E014", _inverted_age),
     ("E014", _empty_age),
     ("E040", _at_least_too_many),

@@ -61,6 +61,18 @@ DEFECTS = [
     ),
     (
         "neurological.toml",
+        'citation = "PMID:34006622"\n',
+        'citation = "PMID:0"\n',
+        "must cite PMID:<positive number>",
+    ),
+    (
+        "neurological.toml",
+        'citation = "PMID:34006622"\n',
+        'citation = "DOI:10.1056/NEJMra1707939;PMID:34006622"\n',
+        "must cite PMID",
+    ),
+    (
+        "neurological.toml",
         'item = "phenotype"\nweight = 3',
         'item = "phenotype"\nweight = 3\nwieght = 2',
         "unknown key(s): wieght",
