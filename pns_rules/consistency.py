@@ -42,6 +42,7 @@ __all__ = ["CODES", "CheckReport", "check_knowledge_base", "check_rule_directory
 
 #: Every code ``pns-rules check`` adds to the loader's, with what it means.
 CODES: Mapping[str, str] = {
+    "E023": "two findings have the same SNOMED CT code: FHIR input coded with it counts as both",
     "E042": "a rule can never fire: its age range holds no age a patient can have",
     "E061": "a rule's cancer points can never apply: the rule's sex excludes the cancer's",
     "E062": "a rule's cancer points contradict its syndrome's age-restricted association",
@@ -181,6 +182,7 @@ def check_knowledge_base(
         return known.get((kind, entry_id), (kb.directory, None))
 
     checker = _Checker(kb, where)
+    checker.snomed_codes()
     checker.rules()
     checker.associations()
     checker.link_order()
@@ -326,6 +328,22 @@ class _Checker:
         path, line = self.where(kind, entry_id)
         name = Path(path).name
         return f"{kind} {entry_id!r} ({name}{'' if line is None else f':{line}'})"
+
+    def snomed_codes(self) -> None:
+        first: dict[str, str] = {}
+        for finding in self.kb.findings.values():
+            if finding.snomed is None:
+                continue
+            owner = first.setdefault(finding.snomed, finding.id)
+            if owner != finding.id:
+                self.report(
+                    "finding",
+                    finding.id,
+                    "E023",
+                    f"SNOMED CT code {finding.snomed!r} is also the code of "
+                    f"{self.at('finding', owner)}: FHIR input coded with it would count as both "
+                    "findings; give each finding its own code, or drop it from one",
+                )
 
     def live_rules(self) -> Iterable[Rule]:
         return (r for r in self.kb.rules.values() if _fires_ever(self.conditions[r.id]))

@@ -169,6 +169,12 @@ def _doi_ending_in_a_full_stop(f: RuleFile) -> int:
     return f.rule("doi-full-stop", all=["pns:injected-one"], citation="DOI:10.1111/hae.14648.")
 
 
+def _snomed_code_of_two_findings(f: RuleFile) -> int:
+    for n in ("one", "two"):
+        f.lines.insert(f.lines.index(f'id = "pns:injected-{n}"') + 1, 'snomed = "999999999001"')
+    return f.lines.index('id = "pns:injected-two"')  # the 1-based line of its header
+
+
 def _inverted_age(f: RuleFile) -> int:
     return f.rule("inverted", all=["pns:injected-one"], age={"min": 50, "below": 40})
 
@@ -329,6 +335,7 @@ DEFECTS = [
     ("E030", _missing_citation),
     ("E030", _pmid_zero),
     ("E030", _doi_ending_in_a_full_stop),
+    ("E023", _snomed_code_of_two_findings),
     ("E014", _inverted_age),
     ("E014", _empty_age),
     ("E040", _at_least_too_many),
@@ -513,3 +520,16 @@ def test_an_unusable_hpo_term_index_is_reported(rules_copy: Path, content: bytes
         engine.suggest(["HP:0000400"])  # Macrotia: needs the index
     assert raised.value.code == "E052"
     assert raised.value.message == f"E052: {problem.message}"
+
+
+def test_a_snomed_code_of_two_findings_names_both(rules_copy: Path, base: RuleFile) -> None:
+    line = _snomed_code_of_two_findings(base)
+    base.write(rules_copy)
+    (problem,) = [p for p in check_rule_directory(rules_copy).problems if p.code == "E023"]
+    first = base.lines.index('id = "pns:injected-one"')
+    assert (problem.entry, problem.line) == ("pns:injected-two", line)
+    assert problem.message.startswith(
+        f"SNOMED CT code '999999999001' is also the code of finding 'pns:injected-one' "
+        f"({INJECTED}:{first}): FHIR input coded with it would count as both findings"
+    )
+    Engine.from_directory(rules_copy)  # a check error: the rule base still loads
