@@ -89,11 +89,15 @@ class CheckReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
     def ok(self, *, strict: bool = False) -> bool:
-        """No errors (and, with ``strict``, no warnings either)."""
-        return not (self.problems if strict else self.errors)
+        """No errors (and, with ``strict``, no warnings either).
+
+        Raises :class:`~pns_rules.errors.InputError` when ``strict`` is not ``True`` or ``False``.
+        """
+        return not (self.problems if _strict(strict) else self.errors)
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
-        """A JSON-ready dict (``pns-rules check --format json``)."""
+        """A JSON-ready dict (``pns-rules check --format json``); ``strict`` as for :meth:`ok`."""
+        _strict(strict)
         return {
             "directory": self.directory,
             "rule_base": None
@@ -115,6 +119,14 @@ class CheckReport:
                 for p in self.problems
             ],
         }
+
+
+def _strict(strict: object) -> bool:
+    """``strict`` itself; :class:`InputError` unless it is ``True`` or ``False`` (a truthy
+    ``"no"`` must not count warnings as errors)."""
+    if not is_instance(strict, bool):
+        raise InputError("strict", strict, "True or False")
+    return bool(strict)
 
 
 def check_rule_directory(directory: str | os.PathLike[str]) -> CheckReport:

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from pns_rules import Engine, RuleFileError
+from pns_rules import Engine, InputError, RuleFileError
+from pns_rules.check import format_report
 from pns_rules.cli import main
 from pns_rules.consistency import CODES, check_rule_directory
 from pns_rules.knowledge import Rule
@@ -533,3 +534,22 @@ def test_a_snomed_code_of_two_findings_names_both(rules_copy: Path, base: RuleFi
         f"({INJECTED}:{first}): FHIR input coded with it would count as both findings"
     )
     Engine.from_directory(rules_copy)  # a check error: the rule base still loads
+
+
+def test_a_report_and_strict_of_the_wrong_kind_are_refused(
+    rules_copy: Path, base: RuleFile
+) -> None:
+    base.add("finding", id="pns:injected-unused", label="Injected unused finding", kind="lab")
+    base.write(rules_copy)
+    report = check_rule_directory(rules_copy)
+    assert report.warnings and not report.errors
+    for call in (
+        lambda: report.ok(strict="no"),  # truthy: it counted the warning as an error
+        lambda: report.to_dict(strict="no"),
+        lambda: format_report(report, strict="no"),
+    ):
+        with pytest.raises(InputError, match=r"^strict='no' is not valid: True or False$"):
+            call()
+    with pytest.raises(InputError) as caught:
+        format_report(None)  # type: ignore[arg-type]
+    assert (caught.value.parameter, caught.value.value) == ("report", None)
