@@ -34,6 +34,7 @@ __all__ = [
     "check_columns",
     "check_options",
     "engine_for",
+    "rule_directory",
     "spark_schema",
     "suggest_batches",
     "suggest_frame",
