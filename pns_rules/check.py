@@ -12,8 +12,9 @@ import json
 from typing import Any, TextIO
 
 from .consistency import CheckReport, check_rule_directory
-from .errors import _one_line
+from .errors import InputError, _one_line
 from .loader import shipped_rules_directory
+from .patient import is_instance
 
 __all__ = ["add_parser", "format_report"]
 
@@ -52,7 +53,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def format_report(report: CheckReport, *, strict: bool = False) -> str:
-    """One line per problem, then a summary line."""
+    """One line per problem, then a summary line.
+
+    Raises :class:`~pns_rules.errors.InputError` when ``report`` is not a :class:`CheckReport`
+    or ``strict`` is not ``True`` or ``False``.
+    """
+    if not is_instance(report, CheckReport):
+        raise InputError("report", report, "a CheckReport, as check_rule_directory returns")
     lines = [_one_line(str(problem)) for problem in report.problems]
     errors, warnings = len(report.errors), len(report.warnings)
     name = "" if report.rule_base is None else f" ({report.rule_base[0]} {report.rule_base[1]})"

@@ -32,16 +32,17 @@ from typing import Any
 
 import attrs
 
-from .errors import RuleFileError
+from .errors import InputError, RuleFileError
 from .knowledge import AgeRange, CancerLink, KnowledgeBase, Rule
 from .loader import Problem, inspect_rule_directory
-from .patient import AGE_DECIMALS, MAX_AGE
+from .patient import AGE_DECIMALS, MAX_AGE, is_instance
 from .vocabulary import normalize_term
 
 __all__ = ["CODES", "CheckReport", "check_knowledge_base", "check_rule_directory", "implies"]
 
 #: Every code ``pns-rules check`` adds to the loader's, with what it means.
 CODES: Mapping[str, str] = {
+    "E023": "two findings have the same SNOMED CT code: FHIR input coded with it counts as both",
     "E042": "a rule can never fire: its age range holds no age a patient can have",
     "E061": "a rule's cancer points can never apply: the rule's sex excludes the cancer's",
     "E062": "a rule's cancer points contradict its syndrome's age-restricted association",
@@ -88,11 +89,15 @@ class CheckReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
     def ok(self, *, strict: bool = False) -> bool:
-        """No errors (and, with ``strict``, no warnings either)."""
-        return not (self.problems if strict else self.errors)
+        """No errors (and, with ``strict``, no warnings either).
+
+        Raises :class:`~pns_rules.errors.InputError` when ``strict`` is not ``True`` or ``False``.
+        """
+        return not (self.problems if _strict(strict) else self.errors)
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
-        """A JSON-ready dict (``pns-rules check --format json``)."""
+        """A JSON-ready dict (``pns-rules check --format json``); ``strict`` as for :meth:`ok`."""
+        _strict(strict)
         return {
             "directory": self.directory,
             "rule_base": None
@@ -114,6 +119,14 @@ class CheckReport:
                 for p in self.problems
             ],
         }
+
+
+def _strict(strict: object) -> bool:
+    """``strict`` itself; :class:`InputError` unless it is ``True`` or ``False`` (a truthy
+    ``"no"`` must not count warnings as errors)."""
+    if not is_instance(strict, bool):
+        raise InputError("strict", strict, "True or False")
+    return bool(strict)
 
 
 def check_rule_directory(directory: str | os.PathLike[str]) -> CheckReport:
@@ -158,13 +171,30 @@ def check_knowledge_base(
     ``locations`` maps ``(kind, id)`` to the file and line of the entry, as
     :func:`~pns_rules.loader.inspect_rule_directory` reports them; without it, problems name the
     rule directory and no line.
+
+    Raises :class:`~pns_rules.errors.InputError` when ``kb`` is not a
+    :class:`~pns_rules.knowledge.KnowledgeBase`, ``locations`` not a mapping or ``None``, or
+    ``orphans`` not ``True`` or ``False``.
     """
+    if not is_instance(kb, KnowledgeBase):
+        raise InputError(
+            "kb", kb, "a KnowledgeBase, such as load_rule_directory(path) or Engine.knowledge_base"
+        )
+    if locations is not None and not is_instance(locations, Mapping):
+        raise InputError(
+            "locations",
+            locations,
+            "None, or a mapping of (kind, id) to (file, line), as inspect_rule_directory reports it",
+        )
+    if not is_instance(orphans, bool):
+        raise InputError("orphans", orphans, "True or False")
     known = locations or {}
 
     def where(kind: str, entry_id: str) -> Location:
         return known.get((kind, entry_id), (kb.directory, None))
 
     checker = _Checker(kb, where)
+    checker.snomed_codes()
     checker.rules()
     checker.associations()
     checker.link_order()
@@ -273,7 +303,16 @@ def _implies(a: _Conditions, b: _Conditions) -> bool:
 
 def implies(a: Rule, b: Rule) -> bool:
     """Whether every patient ``a`` fires for also fires ``b`` (on conditions alone: findings, age,
-    sex), decided exactly from the rules' structure."""
+    sex), decided exactly from the rules' structure.
+
+    Raises :class:`~pns_rules.errors.InputError` when ``a`` or ``b`` is not a
+    :class:`~pns_rules.knowledge.Rule`.
+    """
+    for parameter, rule in (("a", a), ("b", b)):
+        if not is_instance(rule, Rule):
+            raise InputError(
+                parameter, rule, "a Rule of a loaded rule base, such as kb.rules['rule-id']"
+            )
     return _implies(_conditions(a), _conditions(b))
 
 
@@ -301,6 +340,22 @@ class _Checker:
         path, line = self.where(kind, entry_id)
         name = Path(path).name
         return f"{kind} {entry_id!r} ({name}{'' if line is None else f':{line}'})"
+
+    def snomed_codes(self) -> None:
+        first: dict[str, str] = {}
+        for finding in self.kb.findings.values():
+            if finding.snomed is None:
+                continue
+            owner = first.setdefault(finding.snomed, finding.id)
+            if owner != finding.id:
+                self.report(
+                    "finding",
+                    finding.id,
+                    "E023",
+                    f"SNOMED CT code {finding.snomed!r} is also the code of "
+                    f"{self.at('finding', owner)}: FHIR input coded with it would count as both "
+                    "findings; give each finding its own code, or drop it from one",
+                )
 
     def live_rules(self) -> Iterable[Rule]:
         return (r for r in self.kb.rules.values() if _fires_ever(self.conditions[r.id]))

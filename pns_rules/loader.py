@@ -60,10 +60,24 @@ MAX_ALTERNATIVES = 200
 MAX_CONJUNCTION = 100
 MAX_WEIGHT = 10
 HPO_MAP_FILE = "hpo-map.json"
+#: The top-level keys of ``hpo-map.json`` (scripts/build_hpo_map.py writes them all).
+HPO_MAP_KEYS = (
+    "dropped_ambiguous_synonyms",
+    "generated_by",
+    "hpo_release",
+    "obsolete",
+    "source",
+    "terms",
+)
 HPO_TERMS_FILE = HPO_TERMS_INDEX_FILE
 MANIFEST_FILE = "manifest.toml"
 
-_CITATION = r"(?:PMID:\d{1,9}|DOI:10\.\d{4,9}/\S+)"
+#: A PMID is a positive whole number, written without leading zeros.
+_PMID = r"PMID:[1-9]\d{0,8}"
+#: A DOI is 10.<registrant>/<suffix>; the suffix does not end in sentence punctuation and does
+#: not run into a second citation written without its space ("DOI:10.1/x;PMID:1").
+_DOI = r"DOI:10\.\d{4,9}/(?:(?!;(?:PMID|DOI):)\S)*[^\s.,;:]"
+_CITATION = rf"(?:{_PMID}|{_DOI})"
 CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
 _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -771,6 +785,15 @@ class _Builder:
         if not isinstance(data, dict):
             self.problem(path, 1, None, "E050", "the HPO map must be a JSON object")
             return None
+        for key in data:
+            if key not in HPO_MAP_KEYS:
+                self.problem(
+                    path,
+                    _json_line(text, key),
+                    None,
+                    "E010",
+                    f"unknown top-level key {key!r}; expected {', '.join(HPO_MAP_KEYS)}",
+                )
         release = data.get("hpo_release")
         terms = data.get("terms")
         obsolete = data.get("obsolete", {})
@@ -1007,7 +1030,7 @@ def _citation(entry: Mapping[str, Any], key: str, prefix: str = "") -> str:
 
 def _citation_message(key: str, value: object) -> str:
     return (
-        f"`{key}` must cite PMID:<digits> or DOI:10.<registrant>/<suffix> "
+        f"`{key}` must cite PMID:<positive number> or DOI:10.<registrant>/<suffix> "
         f"(several joined by '; '), got {value!r}"
     )
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from pns_rules import Engine, RuleFileError
+from pns_rules import Engine, InputError, RuleFileError
+from pns_rules.check import format_report
 from pns_rules.cli import main
 from pns_rules.consistency import CODES, check_rule_directory
 from pns_rules.knowledge import Rule
@@ -159,6 +160,20 @@ def _missing_citation(f: RuleFile) -> int:
     line = f.rule("uncited", all=["pns:injected-one"])
     assert f.lines.pop() == f"citation = {_toml(CITATION)}"
     return line
+
+
+def _pmid_zero(f: RuleFile) -> int:
+    return f.rule("pmid-zero", all=["pns:injected-one"], citation="PMID:0")
+
+
+def _doi_ending_in_a_full_stop(f: RuleFile) -> int:
+    return f.rule("doi-full-stop", all=["pns:injected-one"], citation="DOI:10.1111/hae.14648.")
+
+
+def _snomed_code_of_two_findings(f: RuleFile) -> int:
+    for n in ("one", "two"):
+        f.lines.insert(f.lines.index(f'id = "pns:injected-{n}"') + 1, 'snomed = "999999999001"')
+    return f.lines.index('id = "pns:injected-two"')  # the 1-based line of its header
 
 
 def _inverted_age(f: RuleFile) -> int:
@@ -319,6 +334,9 @@ DEFECTS = [
     ("E021", _unknown_finding),
     ("E021", _unknown_syndrome),
     ("E030", _missing_citation),
+    ("E030", _pmid_zero),
+    ("E030", _doi_ending_in_a_full_stop),
+    ("E023", _snomed_code_of_two_findings),
     ("E014", _inverted_age),
     ("E014", _empty_age),
     ("E040", _at_least_too_many),
@@ -503,3 +521,35 @@ def test_an_unusable_hpo_term_index_is_reported(rules_copy: Path, content: bytes
         engine.suggest(["HP:0000400"])  # Macrotia: needs the index
     assert raised.value.code == "E052"
     assert raised.value.message == f"E052: {problem.message}"
+
+
+def test_a_snomed_code_of_two_findings_names_both(rules_copy: Path, base: RuleFile) -> None:
+    line = _snomed_code_of_two_findings(base)
+    base.write(rules_copy)
+    (problem,) = [p for p in check_rule_directory(rules_copy).problems if p.code == "E023"]
+    first = base.lines.index('id = "pns:injected-one"')
+    assert (problem.entry, problem.line) == ("pns:injected-two", line)
+    assert problem.message.startswith(
+        f"SNOMED CT code '999999999001' is also the code of finding 'pns:injected-one' "
+        f"({INJECTED}:{first}): FHIR input coded with it would count as both findings"
+    )
+    Engine.from_directory(rules_copy)  # a check error: the rule base still loads
+
+
+def test_a_report_and_strict_of_the_wrong_kind_are_refused(
+    rules_copy: Path, base: RuleFile
+) -> None:
+    base.add("finding", id="pns:injected-unused", label="Injected unused finding", kind="lab")
+    base.write(rules_copy)
+    report = check_rule_directory(rules_copy)
+    assert report.warnings and not report.errors
+    for call in (
+        lambda: report.ok(strict="no"),  # truthy: it counted the warning as an error
+        lambda: report.to_dict(strict="no"),
+        lambda: format_report(report, strict="no"),
+    ):
+        with pytest.raises(InputError, match=r"^strict='no' is not valid: True or False$"):
+            call()
+    with pytest.raises(InputError) as caught:
+        format_report(None)  # type: ignore[arg-type]
+    assert (caught.value.parameter, caught.value.value) == ("report", None)

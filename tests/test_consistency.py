@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pns_rules.consistency import _age_grid, implies
+from pns_rules import Engine, InputError
+from pns_rules.consistency import _age_grid, check_knowledge_base, implies
 from pns_rules.knowledge import AgeRange, Rule
 from pns_rules.reference import rule_holds
 
@@ -102,3 +104,38 @@ def test_age_grid_counts_the_ages_a_patient_can_have() -> None:
     first, last = _age_grid(AgeRange(min=10.00001, below=10.0002))
     assert (first, last) == (100_001, 100_001)
     assert math.isclose(first / 10_000, 10.0001)
+
+
+RULE = Rule(id="r", syndrome="s", item="i", weight=1, citation="PMID:1", all_of=("a",), any_of=())
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "parameter"),
+    [(None, None, "a"), ("a", RULE, "a"), (RULE, {"all": ["a"]}, "b")],
+    ids=["none", "text", "mapping"],
+)
+def test_implies_refuses_what_is_not_a_rule(a: object, b: object, parameter: str) -> None:
+    with pytest.raises(InputError, match="is not valid: a Rule of a loaded rule base") as caught:
+        implies(a, b)  # type: ignore[arg-type]
+    assert caught.value.parameter == parameter
+    assert caught.value.value == (a if parameter == "a" else b)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter"),
+    [
+        ({"kb": None}, "kb"),
+        ({"kb": "rules"}, "kb"),
+        ({"locations": 5}, "locations"),
+        ({"orphans": "no"}, "orphans"),
+    ],
+    ids=["kb-none", "kb-path", "locations", "orphans"],
+)
+def test_check_knowledge_base_refuses_bad_arguments(
+    engine: Engine, arguments: dict[str, object], parameter: str
+) -> None:
+    call = {"kb": engine.knowledge_base, "locations": None, "orphans": True, **arguments}
+    with pytest.raises(InputError) as caught:
+        check_knowledge_base(call.pop("kb"), **call)  # type: ignore[arg-type]
+    assert caught.value.parameter == parameter
+    assert caught.value.value == arguments[parameter]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,11 @@ distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 from benchmarks.patients import PatientGenerator  # noqa: E402
-from pns_rules import Engine  # noqa: E402
+from pns_rules import Engine, InputError, RuleFileError  # noqa: E402
 from pns_rules.cohort import summary  # noqa: E402
 from pns_rules.dask import (  # noqa: E402
     RESULT_COLUMNS,
+    engine_for,
     load_on_workers,
     spark_schema,
     suggest_batches,
@@ -45,9 +47,7 @@ def cohort(kb: Any, count: int, joined: bool = False) -> pd.DataFrame:
         for row in rows:
             row["findings"] = ";".join(row["findings"])
             row["antibodies"] = ";".join(row["antibodies"])
-    frame = pd.DataFrame(rows, columns=["id", "age", "sex", "findings", "antibodies"])
-    frame["ward"] = "ignored"  # columns other than the patient's are ignored
-    return frame
+    return pd.DataFrame(rows, columns=["id", "age", "sex", "findings", "antibodies"])
 
 
 def expected(engine: Engine, frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -180,3 +180,153 @@ def test_free_text_is_read_unless_turned_off(client: Any) -> None:
     lenient = suggest_frame(frame, strict=False, read_text=False)
     assert json.loads(lenient["syndromes"].iloc[0]) == []
     assert text in lenient["unrecognized"].iloc[0]
+
+
+def test_suggest_batches_reads_free_text_unless_turned_off() -> None:
+    text = "skin biopsy consistent with Sweet syndrome"
+    frame = pd.DataFrame({"id": ["t"], "age": [60.0], "findings": [text]})
+    (read,) = suggest_batches([frame])
+    assert read["error"].iloc[0] is None and json.loads(read["syndromes"].iloc[0])
+    (unread,) = suggest_batches([frame], read_text=False)
+    assert "unknown term" in unread["error"].iloc[0]
+    (lenient,) = suggest_batches([frame], strict=False, read_text=False)
+    assert json.loads(lenient["syndromes"].iloc[0]) == []
+    assert json.loads(lenient["unrecognized"].iloc[0]) == [text]
+
+
+PATIENT = {"id": ["p1"], "age": [62], "findings": ["ataxia"]}
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        (["id", "finding"], "unknown column 'finding' (did you mean 'findings'?)"),
+        (["id", "ward"], "unknown column 'ward'"),
+        (["findings"], "no id column"),
+        ([], "no id column"),
+        (["id", "findings", "findings"], "'findings', 'findings' name the same column 'findings'"),
+        (["id", "Findings", "findings "], "'Findings', 'findings ' name the same column"),
+        ([0, 1], "unknown columns 0, 1; no id column"),
+        ([("id", ""), ("findings", "")], "unknown columns ('id', ''), ('findings', '')"),
+    ],
+    ids=[
+        "misspelt",
+        "other",
+        "no-id",
+        "none",
+        "repeated",
+        "repeated-in-another-case",
+        "numbers",
+        "multi-index",
+    ],
+)
+def test_columns_other_than_the_input_columns_are_refused_up_front(
+    columns: list[Any], problem: str
+) -> None:
+    rows = [["p1", "ataxia", "nystagmus"][: len(columns)]]
+    index = (
+        pd.MultiIndex.from_tuples(columns) if columns and isinstance(columns[0], tuple) else columns
+    )
+    frame = pd.DataFrame(rows if columns else [], columns=index)
+    with pytest.raises(InputError) as caught:
+        suggest_frame(frame)
+    assert caught.value.parameter == "frame.columns"
+    assert caught.value.value == columns
+    assert problem in caught.value.valid
+    assert caught.value.valid.startswith(
+        "the columns id, age, sex, findings, antibodies (id required, each at most once"
+    )
+    with pytest.raises(InputError, match=re.escape(problem)) as caught:
+        list(suggest_batches([pd.DataFrame(PATIENT), frame]))
+    assert caught.value.parameter == "batches[1].columns"
+
+
+def test_column_names_are_read_in_any_case_as_in_a_batch_csv_header() -> None:
+    frame = pd.DataFrame(PATIENT)
+    shouted = frame.rename(columns={"id": " ID", "age": "Age", "findings": "FINDINGS"})
+    results = suggest_frame(shouted)
+    assert results.equals(suggest_frame(frame))
+    assert json.loads(results["syndromes"].iloc[0])  # the findings were read, not dropped
+
+
+def test_a_misspelt_dask_column_is_refused_before_anything_is_computed() -> None:
+    frame = pd.DataFrame({"id": ["p1"], "finding": ["ataxia"]})
+    with pytest.raises(
+        InputError, match=re.escape("'finding' (did you mean 'findings'?)")
+    ) as caught:
+        suggest_dataframe(dd.from_pandas(frame, npartitions=1))
+    assert caught.value.parameter == "patients.columns"
+    assert caught.value.value == ["id", "finding"]
+
+
+FRAME = pd.DataFrame(PATIENT)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter", "valid"),
+    [
+        (lambda: suggest_frame(None), "frame", "a pandas DataFrame of patients"),
+        (lambda: suggest_frame({"id": ["p1"]}), "frame", "a pandas DataFrame of patients"),
+        (lambda: suggest_frame([{"id": "p1"}]), "frame", "a pandas DataFrame of patients"),
+        (lambda: suggest_frame(FRAME, rules=["x"]), "rules", "a rule directory (a str, bytes"),
+        (lambda: suggest_frame(FRAME, strict="no"), "strict", "True or False"),
+        (lambda: suggest_frame(FRAME, read_text=1), "read_text", "True or False"),
+        (lambda: suggest_batches(None), "batches", "an iterable of pandas DataFrames"),
+        (lambda: suggest_batches(FRAME), "batches", "for one frame pass [frame]"),
+        (lambda: suggest_batches([FRAME], rules=5), "rules", "or None for the shipped rules"),
+        (lambda: suggest_batches([FRAME], read_text="no"), "read_text", "True or False"),
+        (lambda: list(suggest_batches([FRAME, None])), "batches[1]", "a pandas DataFrame"),
+        (lambda: suggest_dataframe(FRAME), "patients", "call pns_rules.frames.suggest_frame"),
+        (lambda: suggest_dataframe(None), "patients", "a Dask DataFrame of patients"),
+        (
+            lambda: suggest_dataframe(dd.from_pandas(FRAME, npartitions=1), strict="x"),
+            "strict",
+            "True or False",
+        ),
+        (
+            lambda: suggest_dataframe(dd.from_pandas(FRAME, npartitions=1), rules=[]),
+            "rules",
+            "a rule directory",
+        ),
+        (lambda: load_on_workers(None), "client", "a distributed.Client"),
+        (lambda: engine_for(["x"]), "rules", "a rule directory"),
+        (lambda: spark_schema("string, evil string"), "id_type", "one type name"),
+        (lambda: spark_schema(None), "id_type", "one type name"),
+    ],
+    ids=[
+        "frame-None",
+        "frame-dict",
+        "frame-list",
+        "frame-rules-list",
+        "frame-strict",
+        "frame-read_text",
+        "batches-None",
+        "batches-one-frame",
+        "batches-rules",
+        "batches-read_text",
+        "batches-item-None",
+        "dask-pandas",
+        "dask-None",
+        "dask-strict",
+        "dask-rules",
+        "load_on_workers-None",
+        "engine_for-list",
+        "spark_schema-two-columns",
+        "spark_schema-None",
+    ],
+)
+def test_bad_arguments_raise_input_error_naming_them(call: Any, parameter: str, valid: str) -> None:
+    with pytest.raises(InputError) as caught:
+        call()
+    assert caught.value.parameter == parameter
+    assert valid in caught.value.valid
+
+
+def test_an_empty_rules_path_is_not_the_shipped_rules() -> None:
+    with pytest.raises(RuleFileError) as caught:
+        suggest_frame(FRAME, rules="")
+    assert caught.value.code == "E001"
+
+
+def test_the_spark_schema_takes_a_type_with_precision() -> None:
+    assert spark_schema("decimal(20, 0)").startswith("id decimal(20, 0), top_level string, ")

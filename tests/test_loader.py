@@ -5,6 +5,7 @@ Defects are injected into a copy of the frozen slice rule directory (tests/data/
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,6 +57,18 @@ DEFECTS = [
         "neurological.toml",
         'citation = "PMID:34006622"\n',
         'citation = "see Graus"\n',
+        "must cite PMID",
+    ),
+    (
+        "neurological.toml",
+        'citation = "PMID:34006622"\n',
+        'citation = "PMID:0"\n',
+        "must cite PMID:<positive number>",
+    ),
+    (
+        "neurological.toml",
+        'citation = "PMID:34006622"\n',
+        'citation = "DOI:10.1056/NEJMra1707939;PMID:34006622"\n',
         "must cite PMID",
     ),
     (
@@ -241,3 +254,17 @@ def test_bad_hpo_lists_are_refused(slice_copy: Path, old: str, new: str, message
     with pytest.raises(RuleFileError, match=message) as info:
         load_rule_directory(slice_copy)
     assert info.value.entry
+
+
+def test_an_unknown_top_level_key_of_the_hpo_map_is_refused(rules_copy: Path) -> None:
+    path = rules_copy / "hpo-map.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({"extra": 1, **data}, indent=0), encoding="utf-8")
+    with pytest.raises(RuleFileError) as info:
+        load_rule_directory(rules_copy)
+    error = info.value
+    assert (error.path, error.line, error.code) == (str(path), 2, "E010")
+    assert error.detail == (
+        "unknown top-level key 'extra'; expected dropped_ambiguous_synonyms, generated_by, "
+        "hpo_release, obsolete, source, terms"
+    )
