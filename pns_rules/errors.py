@@ -157,6 +157,8 @@ def _short_repr(value: object, limit: int = 80) -> str:
             text = f"<int of {value.bit_length():,} bits>"
         else:
             text = _REPR.repr(value)
+            if "\n" in text:  # a table's repr (a DataFrame): its type says more in one line
+                text = _type_name(value)
     except Exception:
         text = _type_name(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

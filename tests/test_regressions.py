@@ -55,6 +55,18 @@ def test_a_value_whose_repr_raises_is_an_input_error(where: str) -> None:
         suggest(**kwargs)
 
 
+class _Table:
+    def __repr__(self) -> str:
+        return "   id  age\n0  p1   62\n1  p2   70"
+
+
+def test_a_value_whose_repr_spans_lines_is_named_by_its_type_in_one_line() -> None:
+    # A DataFrame's repr would break the one-line message over several lines.
+    with pytest.raises(InputError) as info:
+        suggest(["ataxia"], age=_Table())
+    assert "\n" not in str(info.value) and "age=<_Table object>" in str(info.value)
+
+
 def test_a_deeply_nested_list_is_an_input_error_not_a_recursionerror() -> None:
     nested: list[Any] = []
     for _ in range(100_000):
