@@ -12,7 +12,7 @@ from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
-from .text_reading import contained_terms
+from .text_reading import contained_terms, marks_negative
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
 
 __all__ = [
@@ -216,6 +216,8 @@ def normalize_patient(
             elif len(given) > MAX_TERM_LENGTH:
                 found = looked_up[given] = None
                 reasons.setdefault(given, f"longer than {MAX_TERM_LENGTH:,} characters")
+            elif marks_negative(given):  # "nystagmus-": a result, read as free text
+                found = looked_up[given] = None
             else:
                 key = normalize_term(given)
                 found = terms.get(key)

@@ -5,7 +5,7 @@ A name is read only where the text asserts it. Text is cut into clauses (at full
 question and exclamation marks, brackets, and words such as "but", "however" and "except"), and a
 negation, a doubt, a family member or a past misdiagnosis ("no", "possible", "mother",
 "misdiagnosed as") stops every name in its clause from being read, and in the brackets inside that
-clause. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
+clause; short brackets that name nothing ("anti-Yo (negative)") qualify what they follow. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
 or night sweats" reads nothing. A few cues look only forward ("rash without itching",
 "ataxia first attributed to stroke"). This follows the scoped negation of NegEx (Chapman et al.
 2001, PMID:12123149) and ConText (Harkema et al. 2009, PMID:19435614), more cautiously: commas
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -28,12 +29,19 @@ __all__ = [
     "TextReader",
     "blocking_cue",
     "contained_terms",
+    "marks_negative",
 ]
 
 #: Free text longer than this is not searched for the names of known terms.
 MAX_SEARCHED_LENGTH = 480
 #: Known terms shorter than this are not looked for inside free text (too many chance hits).
 MIN_CONTAINED_LENGTH = 5
+
+#: A minus sign after a word or a colon ("nystagmus-", "ataxia: -") marks that one name negative
+#: (normalising makes hyphens spaces, which would lose it): it is read as this word, a cue that
+#: reaches only the name just before it ("CD34-" says nothing of Sweet syndrome).
+_MINUS = re.compile(r"(?:(?<=\w)|(?<=[:=])\s*)-(?=\s|$|[,;.)\]])")
+_MINUS_WORD = "minussign"
 
 #: Words and phrases that stop a free-text finding from being read: negation ("no", "without",
 #: "negative", "ruled out"), doubt ("possible", "suspected", "?"), somebody else ("family",
@@ -60,6 +68,41 @@ _CUES = (
     "lacks",
     "lacking",
     "fail",
+    _MINUS_WORD,
+    "false",
+    "n",
+    "n/a",
+    "doesnt",
+    "dont",
+    "didnt",
+    "isnt",
+    "wasnt",
+    "werent",
+    "arent",
+    "hasnt",
+    "havent",
+    "hadnt",
+    "cant",
+    "wont",
+    "couldnt",
+    "shouldnt",
+    "resolved",
+    "disappeared",
+    "remission",
+    "pending",
+    "awaited",
+    "awaiting",
+    "requested",
+    "should",
+    "in case",
+    "watch for",
+    "monitor for",
+    "monitoring for",
+    "assess for",
+    "evaluate for",
+    "check for",
+    "test for",
+    "unable to assess",
     "fails",
     "failed",
     "w/o",
@@ -118,6 +161,16 @@ _CUES = (
     "son",
     "daughter",
     "parent",
+    "fhx",
+    "fh",
+    "fam hx",
+    "mum",
+    "mom",
+    "dad",
+    "grandma",
+    "grandpa",
+    "maternal",
+    "paternal",
     "parents",
     "grandmother",
     "grandfather",
@@ -156,13 +209,17 @@ _CUE_PATTERN = re.compile(
     r"(?<![\w/+'\u2019])("
     + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in _CUES)
     + r"|\w*n['\u2019]t"
-    + r")(?![\w/'\u2019])"
+    + r")(?![\w/])(?!['\u2019](?!s(?!\w)))"
     r"|\?|\(\s*[\u2212\u2013]?\s*\)"
+    # "seizure-free for 2 years", "ataxia-free": "free" closing a phrase, not "free T4".
+    r"|(?<=\w )free(?=\s*(?:$|[,;.)!?]|for\b|since\b))"
 )
 #: Cues that reach only forward: what comes before them in the clause is asserted ("rash without
 #: itching", "ataxia first attributed to a stroke", "bone pain, treated as fibromyalgia").
 _FORWARD_CUES = frozenset(
     {"without", "w/o", "free of", "free from", "rather than", "instead of", "if", "screening"}
+    | {"watch for", "monitor for", "monitoring for", "assess for", "evaluate for", "check for"}
+    | {"test for", "in case"}
     | {"treated as", "diagnosed as", "attributed to", "rule out", "r/o"}
     | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken"}
 )
@@ -177,6 +234,8 @@ _TOKEN = re.compile(
     r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
     r"|(?P<stop>[;!]|(?<=\S)[.?](?=\s|$))"
 )
+#: Brackets of at most this many words, naming nothing, qualify what they follow.
+_SHORT_BRACKET = 3
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
 
 
@@ -189,8 +248,10 @@ def blocking_cue(text: str) -> str | None:
     >>> blocking_cue("non-smoker") is not None, blocking_cue("progressive gait ataxia")
     (True, None)
     """
-    match = _CUE_PATTERN.search(normalize_term(text))
-    return match.group(0) if match else None
+    match = _CUE_PATTERN.search(_key_of(text))
+    if match is None:
+        return None
+    return "-" if match.group(0) == _MINUS_WORD else match.group(0)
 
 
 class Named(NamedTuple):
@@ -232,47 +293,61 @@ class TextReader:
         asserted anywhere in the text is asserted. Text longer than
         :data:`MAX_SEARCHED_LENGTH` is not read.
         """
-        key = normalize_term(text)
+        key = _key_of(text)
         if len(key) > MAX_SEARCHED_LENGTH:
             return ()
         clauses = _Clauses(key)
         words = clauses.words
-        cues = [
-            (match.start(), match.end(), match.group(0), clauses.clause_at(match.start()))
-            for match in _CUE_PATTERN.finditer(key)
-        ]
-        found: dict[str, str | None] = {}
+        spans: list[tuple[str, int, int]] = []
         position = 0
         while position < len(words):
             # A name is not read across a full stop ("gait. Ataxia").
             match = next(
                 (
-                    (entry_words, entry)
-                    for entry_words, entry in self._matches(key, words, position)
-                    if clauses.pieces[position] == clauses.pieces[position + len(entry_words) - 1]
+                    entry_words
+                    for entry_words in self._matches(key, words, position)
+                    if clauses.pieces[position]
+                    == clauses.pieces[position + len(entry_words[0]) - 1]
                 ),
                 None,
             )
             if match is None:
                 position += 1
                 continue
-            entry_words, entry = match
-            end = position + len(entry_words)
-            first, last = clauses.starts[position], clauses.ends[end - 1]
-            reached = {clause for path in clauses.paths[position:end] for clause in path}
+            end = position + len(match[0])
+            spans.append((match[1], position, end))
+            position = end
+        # A cue in short brackets that name nothing speaks of what the brackets follow:
+        # "anti-Yo (negative)", "ataxia (not present)"; "ataxia (no nystagmus)" keeps its own.
+        named = {clauses.paths[i][-1] for _, start, end in spans for i in range(start, end)}
+        sizes = Counter(path[-1] for path in clauses.paths)
+        cues = []
+        for cue_match in _CUE_PATTERN.finditer(key):
+            clause = clauses.clause_at(cue_match.start())
+            while (
+                clause in clauses.parents
+                and clause not in named
+                and sizes[clause] <= _SHORT_BRACKET
+            ):
+                clause = clauses.parents[clause]
+            cues.append((cue_match.start(), cue_match.end(), cue_match.group(0), clause))
+        found: dict[str, str | None] = {}
+        for entry, start, end in spans:
+            first, last = clauses.starts[start], clauses.ends[end - 1]
+            reached = {clause for path in clauses.paths[start:end] for clause in path}
             cue = next(
                 (
-                    word
+                    "-" if word == _MINUS_WORD else word
                     for cue_start, cue_end, word, clause in cues
                     if clause in reached
                     and not (first <= cue_start and cue_end <= last)
                     and (cue_start < first or word not in _FORWARD_CUES)
+                    and (word != _MINUS_WORD or _just_after(key, last, cue_start))
                 ),
                 None,
             )
             if found.get(entry, "") is not None:
                 found[entry] = cue
-            position = end
         return tuple(Named(entry, cue) for entry, cue in found.items())
 
     def contained(self, text: str) -> tuple[str, ...]:
@@ -311,6 +386,8 @@ class _Clauses:
         self.paths: list[tuple[int, ...]] = []
         #: Words in the same piece between stops and turning words (brackets do not cut it).
         self.pieces: list[int] = []
+        #: Each bracket's clause -> the clause the bracket lies in.
+        self.parents: dict[int, int] = {}
         self._offsets: list[int] = [0]
         self._clauses: list[int] = [0]
         stack = [0]
@@ -319,11 +396,14 @@ class _Clauses:
         for token in _TOKEN.finditer(key):
             kind, text = token.lastgroup, token.group()
             if kind == "open":
+                self.parents[count] = stack[-1]
                 stack.append(count)
                 count += 1
             elif kind == "close" and len(stack) > 1:
                 stack.pop()
             elif kind == "stop" or (kind == "word" and text in _CLAUSE_WORDS):
+                if len(stack) > 1:
+                    self.parents[count] = stack[-2]
                 stack[-1] = count
                 count += 1
                 piece += 1
@@ -343,6 +423,25 @@ class _Clauses:
     def clause_at(self, offset: int) -> int:
         """The innermost clause the character at ``offset`` lies in."""
         return self._clauses[bisect.bisect_right(self._offsets, offset) - 1]
+
+
+def _just_after(key: str, end: int, start: int) -> bool:
+    """Whether ``start`` follows ``end`` in ``key`` with only spaces, colons or "=" between."""
+    return start >= end and not key[end:start].strip(" :=")
+
+
+def marks_negative(text: str) -> bool:
+    """Whether ``text`` holds a minus sign marking a negative result ("nystagmus-", "Yo: -").
+
+    >>> marks_negative("nystagmus-"), marks_negative("anti-Yo")
+    (True, False)
+    """
+    return "-" in text and _MINUS.search(text) is not None
+
+
+def _key_of(text: str) -> str:
+    """``text`` normalised for reading, with a trailing minus sign written as "neg"."""
+    return normalize_term(_MINUS.sub(f" {_MINUS_WORD}", text) if "-" in text else text)
 
 
 def _words_of(key: str) -> list[str]:

@@ -118,6 +118,23 @@ def test_free_text_is_read_exactly_as_its_terms_would_be() -> None:
         "cousin: ataxia",
         "ddx ataxia",
         "ataxia unclear",
+        # Cues in brackets, shorthand for family history, hypotheticals, '-free', results and
+        # resolved findings (a second sweep found these read).
+        "anti-Yo (negative)",
+        "anti-Hu antibody (pending)",
+        "ataxia (denied)",
+        "ataxia (FHx)",
+        "FHx: ataxia",
+        "mum has ataxia",
+        "father's ataxia",
+        "seizure-free for 2 years",
+        "watch for ataxia",
+        "should ataxia occur",
+        "doesnt have ataxia",
+        "ataxia: N",
+        "ataxia: -",
+        "nystagmus-",
+        "dermatomyositis (resolved)",
     ],
 )
 def test_free_text_with_a_negation_or_doubt_is_never_read(text: str) -> None:
