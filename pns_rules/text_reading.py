@@ -39,8 +39,9 @@ MIN_CONTAINED_LENGTH = 5
 
 #: A minus sign after a word or a colon ("nystagmus-", "ataxia: -") marks that one name negative
 #: (normalising makes hyphens spaces, which would lose it): it is read as this word, a cue that
-#: reaches only the name just before it ("CD34-" says nothing of Sweet syndrome).
-_MINUS = re.compile(r"(?:(?<=\w)|(?<=[:=])\s*)-(?=\s|$|[,;.)\]])")
+#: reaches only the name just before it. After a word with a digit it is a marker's notation
+#: ("CD34-", "CD4+CD26- T cells"), left as it is.
+_MINUS = re.compile(r"(?:(?<=[:=])\s*|(?<![\w+/])(?P<word>[\w+/]*\w))-(?=\s|$|[,;.)\]])")
 _MINUS_WORD = "minussign"
 
 #: Words and phrases that stop a free-text finding from being read: negation ("no", "without",
@@ -433,15 +434,26 @@ def _just_after(key: str, end: int, start: int) -> bool:
 def marks_negative(text: str) -> bool:
     """Whether ``text`` holds a minus sign marking a negative result ("nystagmus-", "Yo: -").
 
-    >>> marks_negative("nystagmus-"), marks_negative("anti-Yo")
-    (True, False)
+    >>> marks_negative("nystagmus-"), marks_negative("anti-Yo"), marks_negative("CD34-")
+    (True, False, False)
     """
-    return "-" in text and _MINUS.search(text) is not None
+    return "-" in text and any(
+        match.group("word") is None or not any(c.isdigit() for c in match.group("word"))
+        for match in _MINUS.finditer(text)
+    )
 
 
 def _key_of(text: str) -> str:
-    """``text`` normalised for reading, with a trailing minus sign written as "neg"."""
-    return normalize_term(_MINUS.sub(f" {_MINUS_WORD}", text) if "-" in text else text)
+    """``text`` normalised for reading, with each minus sign that marks a name negative written
+    as :data:`_MINUS_WORD`."""
+    return normalize_term(_MINUS.sub(_marked, text) if "-" in text else text)
+
+
+def _marked(match: re.Match[str]) -> str:
+    word = match.group("word")
+    if word is None:
+        return f" {_MINUS_WORD}"
+    return match.group(0) if any(c.isdigit() for c in word) else f"{word} {_MINUS_WORD}"
 
 
 def _words_of(key: str) -> list[str]:
