@@ -10,6 +10,7 @@ and the reason; it never stops the batch. See docs/batch.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gzip
 import io
@@ -108,19 +109,34 @@ class Outcome(NamedTuple):
 # -- reading ---------------------------------------------------------------------------------
 
 
-def format_of(path: str | os.PathLike[str], given: str | None) -> str:
-    """``given`` if set, else the format named by the file's extension (``.gz`` looked through)."""
+def format_of(
+    path: str | os.PathLike[str],
+    given: str | None,
+    *,
+    parameter: str = "format",
+    option: str = "--format",
+) -> str:
+    """``given`` if set, else the format named by the file's extension (``.gz`` looked through).
+
+    An unknown extension raises :class:`InputError` on ``parameter`` (the file), naming the
+    extension, the known ones and ``option``, which names the format instead.
+    """
     if given is not None:
-        return _checked_format("format", given)
+        return _checked_format(option, given)
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    fmt = _SUFFIXES.get(Path(name).suffix)
+    suffix = Path(name).suffix
+    fmt = _SUFFIXES.get(suffix)
     if fmt is None:
+        what = (
+            f"its extension {suffix!r} is not a known format" if suffix else "it has no extension"
+        )
         raise InputError(
-            "format",
+            parameter,
             str(path),
-            "a file ending in .csv, .jsonl or .ndjson (optionally .gz), or --format/--input-format",
+            f"{what}: a file ending in .csv, .jsonl, .ndjson or .json (optionally .gz), or "
+            f"{option} {' or '.join(FORMATS)} to name the format",
         )
     return fmt
 
@@ -617,16 +633,30 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``pns-rules batch``; returns 0, or :data:`EXIT_ROWS_FAILED` if any row failed."""
+    _refuse_standard_streams(args)
     input_path = Path(args.input)
     output_path = Path(args.output)
     errors_path = Path(args.errors) if args.errors else Path(f"{args.output}.errors.jsonl")
-    input_format = format_of(input_path, args.input_format)
-    output_format = format_of(output_path, args.format)
+    input_format = format_of(
+        input_path, args.input_format, parameter="INPUT", option="--input-format"
+    )
+    output_format = format_of(output_path, args.format, parameter="--output", option="--format")
     if output_format == "csv" and args.full:
         raise InputError("--full", True, "JSON Lines output: a whole result does not fit a CSV row")
-    paths = [p.resolve() for p in (input_path, output_path, errors_path)]
-    if len(set(paths)) != 3:
-        raise InputError("paths", args.output, "input, output and errors must be different files")
+    if args.errors is None and _is_special(output_path):
+        raise InputError(
+            "--errors",
+            None,
+            f"a path, required when OUTPUT is not a regular file, as {str(output_path)!r} is "
+            "not: the default OUTPUT.errors.jsonl cannot go beside it",
+        )
+    _check_distinct(
+        [
+            ("INPUT", input_path),
+            ("--output", output_path),
+            ("--errors" if args.errors else "the errors file (OUTPUT.errors.jsonl)", errors_path),
+        ]
+    )
     if args.rules is not None:
         Engine.from_directory(args.rules)  # a bad rule directory fails here, before any work
     with _open_input(input_path) as (text, position, size):
@@ -655,7 +685,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             enabled=not args.quiet and _is_tty(),
         )
         failed = total = 0
-        with _open_output(output_path) as output, _open_output(errors_path) as errors:
+        with _open_outputs(output_path, errors_path) as (output, errors):
             if output_format == "csv":
                 output.write(",".join(OUTPUT_COLUMNS) + "\r\n")
             outcomes = evaluate(
@@ -675,6 +705,50 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             f"pns-rules: {failed:,} of {total:,} rows could not be evaluated; see {errors_path}\n"
         )
     return EXIT_ROWS_FAILED if failed else 0
+
+
+def _refuse_standard_streams(args: argparse.Namespace) -> None:
+    """``-`` is not standard input or output here (rows go to workers, bad rows to a file): it
+    would be a file named ``-``, so it is refused."""
+    if args.input == "-":
+        raise InputError(
+            "INPUT",
+            "-",
+            "a file: batch does not read standard input (on Linux and macOS, /dev/stdin with "
+            "--input-format reads a pipe)",
+        )
+    for option, value in (("--output", args.output), ("--errors", args.errors)):
+        if value == "-":
+            raise InputError(
+                option,
+                "-",
+                "a file: batch does not write to standard output (on Linux and macOS, "
+                "-o /dev/stdout with --format and --errors PATH writes to a pipe)",
+            )
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` is a device, a pipe, a directory..., or a name for one under ``/dev`` or
+    ``/proc`` (``/dev/stdout`` is a regular file when the shell redirects it to one)."""
+    if str(path.absolute()).startswith(("/dev/", "/proc/")):
+        return True
+    return path.exists() and not path.is_file()
+
+
+def _check_distinct(paths: list[tuple[str, Path]]) -> None:
+    """Refuse two of the input, output and errors files that are the same file, naming both."""
+    seen: dict[Path, tuple[str, Path]] = {}
+    for name, path in paths:
+        resolved = path.resolve()
+        if resolved in seen:
+            first, first_path = seen[resolved]
+            raise InputError(
+                name,
+                str(path),
+                f"a different file from {first} ({str(first_path)!r}): input, output and errors "
+                "must be different files",
+            )
+        seen[resolved] = (name, path)
 
 
 def _is_tty() -> bool:
@@ -736,6 +810,36 @@ def _open_output(path: Path) -> TextIO:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "wt", encoding="utf-8", newline="")
     return open(path, "w", encoding="utf-8", newline="")
+
+
+@contextlib.contextmanager
+def _open_outputs(*paths: Path) -> Iterator[list[TextIO]]:
+    """Every output opened for writing, truncated only once all of them could be opened: when one
+    cannot be (a missing directory, a path under a regular file), the others are left as they
+    were (an earlier run's results are not emptied) and the files this call created are removed.
+    """
+    held: list[int] = []
+    created: list[Path] = []
+    with contextlib.ExitStack() as stack:
+        try:
+            for path in paths:
+                existed = os.path.lexists(path)
+                held.append(os.open(path, os.O_WRONLY | os.O_CREAT | _CLOEXEC, 0o666))
+                if not existed:
+                    created.append(path)
+            streams = [stack.enter_context(_open_output(path)) for path in paths]
+        except BaseException:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            raise
+        finally:
+            for fd in held:
+                os.close(fd)
+        yield streams
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 class Progress:

@@ -33,9 +33,10 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--format",
+        type=str.lower,
         choices=["text", "json"],
         default="text",
-        help="text (one line per problem, the default) or json for tools",
+        help="text (one line per problem, the default) or json for tools, any case",
     )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.set_defaults(handler=_check)

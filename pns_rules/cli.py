@@ -6,10 +6,11 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
-from . import batch, check, cli_serve
+from . import __version__, batch, check, cli_serve
 from .engine import Engine, default_engine
 from .errors import (
     EngineError,
@@ -20,10 +21,18 @@ from .errors import (
     _one_line,
     _short_repr,
 )
+from .loader import MANIFEST_FILE, shipped_rules_directory
 from .patient import check_sex
 from .results import Differential
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_RULES", "format_differential", "main"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_RULES",
+    "format_differential",
+    "main",
+    "version_text",
+]
 
 LOOK_FOR_SHOWN = 5
 #: Exit codes: a rule-file (or other file) problem, bad input, and a bug in pns-rules.
@@ -49,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(decision support, not a diagnosis).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print the version of pns-rules and of its shipped rule base, and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -90,6 +104,32 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_parser(commands)
     batch.add_parser(commands)
     return parser
+
+
+def version_text() -> str:
+    """``pns-rules VERSION (rule base VERSION: NAME)`` of the shipped rules, read from their manifest
+    alone (the rules are not loaded); a manifest that cannot be read is named as such."""
+    path = shipped_rules_directory() / MANIFEST_FILE
+    try:
+        with open(path, "rb") as manifest:
+            data = tomllib.load(manifest)
+        rules = f"{data['version']}: {data['name']}"
+    except Exception as exc:  # the version must print even when the rules are broken
+        rules = f"unreadable: {path}: {type(exc).__name__}: {exc}"
+    return f"pns-rules {__version__} (rule base {_one_line(rules)})"
+
+
+class _Version(argparse.Action):
+    """``--version``: print :func:`version_text` on stdout and exit 0, as argparse's own."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        sys.stdout.write(version_text() + "\n")
+        sys.stdout.flush()
+        parser.exit(0)
 
 
 def _age(text: str) -> float:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from ._durable import DurableEvaluator
 from .errors import InputError
@@ -23,12 +25,32 @@ class Engine:
     Build one with :meth:`from_directory` (a curator's rule directory) or :meth:`shipped` (the
     rules that come with pns-rules). An engine is immutable and thread-safe; every call leaves no
     state behind in durable-rules.
+
+    An engine pickles (to pass it to a process pool, say) as its knowledge base: unpickling
+    compiles a new engine on that same rule base, which gives the same results whatever has
+    happened to the rule directory since. A knowledge base that does not pickle raises
+    :class:`~pns_rules.errors.InputError` naming it.
     """
 
     def __init__(self, knowledge_base: KnowledgeBase) -> None:
         self._kb = knowledge_base
         self._evaluator = DurableEvaluator(knowledge_base)
         self._scorer = Scorer(knowledge_base)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # durable-rules' compiled state (a C engine, locks) cannot be pickled: send the rule base.
+        try:
+            data = pickle.dumps(self._kb, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                "knowledge_base",
+                self._kb,
+                "a knowledge base that pickles, to pickle its engine (pickling it raised "
+                f"{type(exc).__name__}: {exc})",
+            ) from exc
+        return (_unpickle_engine, (type(self), data))
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> Engine:
@@ -164,6 +186,11 @@ class Engine:
             findings, age=age, sex=sex, antibodies=antibodies, strict=strict, read_text=read_text
         )
         return patient, self._evaluator.fired(patient.findings, patient.age, patient.sex)
+
+
+def _unpickle_engine(cls: type[Engine], data: bytes) -> Engine:
+    """An engine of ``cls`` on the pickled knowledge base ``data`` (see :meth:`Engine.__reduce__`)."""
+    return cls(pickle.loads(data))
 
 
 _default: Engine | None = None

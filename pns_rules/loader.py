@@ -71,6 +71,9 @@ HPO_MAP_KEYS = (
 )
 HPO_TERMS_FILE = HPO_TERMS_INDEX_FILE
 MANIFEST_FILE = "manifest.toml"
+#: The keys ``[scoring.strength]`` of ``manifest.toml`` may set (at least one): the strengths a
+#: syndrome's cancer link may name.
+STRENGTHS = ("strong", "moderate", "weak")
 
 #: A PMID is a positive whole number, written without leading zeros.
 _PMID = r"PMID:[1-9]\d{0,8}"
@@ -419,6 +422,18 @@ class _Builder:
             strength = scoring_data["strength"]
             if not isinstance(strength, dict) or not strength:
                 raise _Invalid("E010", "`scoring.strength` must be a non-empty table")
+            unknown = sorted(k for k in strength if k not in STRENGTHS)
+            if unknown:  # a misspelt strength would otherwise be a new, unused strength
+                line = _toml_key_line(source.text, unknown[0], "scoring.strength")
+                self.problem(
+                    source.path,
+                    line,
+                    None,
+                    "E010",
+                    f"unknown key(s): {', '.join('scoring.strength.' + k for k in unknown)} "
+                    f"(allowed: {', '.join('scoring.strength.' + k for k in STRENGTHS)})",
+                )
+                return None
             factors: dict[str, float] = {}
             for key in strength:
                 value = _number(strength, key)
@@ -928,6 +943,17 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"duplicate key {key!r}")
         result[key] = value
     return result
+
+
+def _toml_key_line(text: str, key: str, table: str) -> int | None:
+    """The line of the first ``key =`` (bare or quoted) after the ``[table]`` header of a TOML
+    text, or anywhere in it (a key written inline or dotted), if it is there."""
+    forms = "|".join(re.escape(form) for form in (key, f'"{key}"', f"'{key}'"))
+    assignment = re.compile(rf"(?<![^\s{{,.])(?:{forms})\s*=")
+    header = re.search(rf"^\s*\[\s*{re.escape(table)}\s*\]", text, re.MULTILINE)
+    match = assignment.search(text, header.end()) if header is not None else None
+    match = match or assignment.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
 
 
 def _json_line(text: str, key: str) -> int | None:

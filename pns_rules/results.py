@@ -269,7 +269,8 @@ class RankedCancer(NamedTuple):
 class Ranking(NamedTuple):
     """What :meth:`pns_rules.Engine.ranking` gives: the ranked candidates of a
     :class:`Differential` (same scores, levels and order) without their explanations, for
-    cohorts. Decision support, not a diagnosis."""
+    cohorts. Decision support, not a diagnosis: ``notice`` says so, as on a
+    :class:`Differential`."""
 
     categories: tuple[RankedCategory, ...]
     syndromes: tuple[RankedSyndrome, ...]
@@ -278,9 +279,27 @@ class Ranking(NamedTuple):
     rule_base: RuleBaseInfo
 
     @property
+    def notice(self) -> str:
+        """What the result is and is not (:data:`NOTICE`, as :attr:`Differential.notice`)."""
+        return NOTICE
+
+    @property
     def top_level(self) -> str | None:
         """The highest level reached by any syndrome (as :attr:`Differential.top_level`)."""
         return _top_level(self.syndromes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data, shaped as :meth:`Differential.to_dict` for the fields both have:
+        ``categories``, ``syndromes``, ``cancers`` and ``unrecognized`` (tuples of dicts),
+        ``rule_base`` (its name, version and HPO release) and ``notice``."""
+        return {
+            "categories": tuple(category._asdict() for category in self.categories),
+            "syndromes": tuple(syndrome._asdict() for syndrome in self.syndromes),
+            "cancers": tuple(cancer._asdict() for cancer in self.cancers),
+            "unrecognized": tuple(attrs.asdict(unknown) for unknown in self.unrecognized),
+            "rule_base": attrs.asdict(self.rule_base),
+            "notice": NOTICE,
+        }
 
 
 def _top_level(syndromes: Iterable[SyndromeCandidate | RankedSyndrome]) -> str | None:

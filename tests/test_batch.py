@@ -333,6 +333,128 @@ def test_exit_codes_for_bad_arguments_and_unreadable_input(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("errors", ["afile/e.jsonl", ".", "out.jsonl.d"])
+def test_an_errors_file_that_cannot_be_opened_leaves_the_output_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errors: str
+) -> None:
+    # The output was truncated to 0 bytes before the errors file failed to open.
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "in.csv", ROWS)
+    (tmp_path / "afile").write_text("a regular file, not a directory")
+    (tmp_path / "out.jsonl.d").mkdir()
+    (tmp_path / "out.jsonl").write_text('{"id": "earlier run"}\n')
+    assert batch("in.csv", "-o", "out.jsonl", "--errors", errors, "--jobs", "1") == 1
+    assert (tmp_path / "out.jsonl").read_text() == '{"id": "earlier run"}\n'
+    # an output the failed run created is removed again
+    assert batch("in.csv", "-o", "new.csv", "--errors", errors, "--jobs", "1") == 1
+    assert not (tmp_path / "new.csv").exists()
+    # once both open, both are written from the start
+    (tmp_path / "e.jsonl").write_text("stale\n" * 100)
+    assert batch("in.csv", "-o", "out.jsonl", "--errors", "e.jsonl", "--jobs", "1") == 0
+    assert [row["id"] for row in read_jsonl(tmp_path / "out.jsonl")] == [r["id"] for r in ROWS]
+    assert (tmp_path / "e.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["in.csv", "-o", "-", "--format", "jsonl"],
+            "--output='-' is not valid: a file: batch does not write to standard output",
+        ),
+        (
+            ["-", "-o", "out.jsonl"],
+            "INPUT='-' is not valid: a file: batch does not read standard input",
+        ),
+        (["-", "-o", "out.jsonl", "--input-format", "csv"], "INPUT='-' is not valid"),
+        (
+            ["in.csv", "-o", "out.jsonl", "--errors", "-"],
+            "--errors='-' is not valid: a file: batch does not write to standard output",
+        ),
+        (
+            ["in.csv", "-o", "/dev/stdout", "--format", "jsonl"],
+            "--errors=None is not valid: a path, required when OUTPUT is not a regular file, as "
+            "'/dev/stdout' is not",
+        ),
+        (
+            ["in.csv", "-o", "out.xml"],
+            "--output='out.xml' is not valid: its extension '.xml' is not a known format: a file "
+            "ending in .csv, .jsonl, .ndjson or .json (optionally .gz), or --format csv or jsonl "
+            "to name the format",
+        ),
+        (
+            ["in.txt", "-o", "out.jsonl"],
+            "INPUT='in.txt' is not valid: its extension '.txt' is not a known format: a file "
+            "ending in .csv, .jsonl, .ndjson or .json (optionally .gz), or --input-format csv or "
+            "jsonl to name the format",
+        ),
+        (["in.csv", "-o", "out"], "--output='out' is not valid: it has no extension: "),
+        (
+            ["in.csv", "-o", "out.jsonl", "--errors", "in.csv"],
+            "--errors='in.csv' is not valid: a different file from INPUT ('in.csv'): input, "
+            "output and errors must be different files",
+        ),
+        (
+            ["in.csv", "-o", "./in.csv"],
+            "--output='in.csv' is not valid: a different file from INPUT ('in.csv')",
+        ),
+        (
+            ["in.csv", "-o", "out.jsonl", "--errors", "out.jsonl"],
+            "--errors='out.jsonl' is not valid: a different file from --output ('out.jsonl')",
+        ),
+        (
+            ["out.jsonl.errors.jsonl", "-o", "out.jsonl"],
+            "the errors file (OUTPUT.errors.jsonl)='out.jsonl.errors.jsonl' is not valid: a "
+            "different file from INPUT ('out.jsonl.errors.jsonl')",
+        ),
+    ],
+)
+def test_standard_streams_formats_and_clashing_paths_are_refused_by_name(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    # "-o -" wrote files named "-" and "-.errors.jsonl"; "-o /dev/stdout" made
+    # /dev/stdout.errors.jsonl; "--errors" equal to the input named the output path; an unknown
+    # extension was "format='out.xml'".
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "in.csv", ROWS)
+    (tmp_path / "in.txt").write_text("id\n")
+    write_jsonl(tmp_path / "out.jsonl.errors.jsonl", ROWS)
+    assert batch(*args, "--jobs", "1") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pns-rules: error: {message}"), err
+    assert len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv",
+        "in.txt",
+        "out.jsonl.errors.jsonl",
+    ]
+
+
+@pytest.mark.skipif(not Path("/dev/stdin").exists(), reason="no /dev/stdin")
+def test_pipes_through_dev_stdin_and_dev_stdout(tmp_path: Path) -> None:
+    write_csv(tmp_path / "in.csv", ROWS)
+    pipe_in = ["/dev/stdin", "--input-format", "csv"]
+    pipe_out = ["-o", "/dev/stdout", "--format", "jsonl", "--errors", "e.jsonl"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pns_rules", "batch", *pipe_in, *pipe_out, "--jobs", "1"],
+        input=(tmp_path / "in.csv").read_text(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        r["id"] for r in ROWS
+    ]
+    assert (tmp_path / "e.jsonl").read_text() == ""
+
+
 ONE_ROW = [{"id": "p", "findings": ["ataxia"]}]
 
 

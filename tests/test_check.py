@@ -553,3 +553,35 @@ def test_a_report_and_strict_of_the_wrong_kind_are_refused(
     with pytest.raises(InputError) as caught:
         format_report(None)  # type: ignore[arg-type]
     assert (caught.value.parameter, caught.value.value) == ("report", None)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("strong = 1.0", "stong = 1.0", "stong"),  # misspelt: links to 'strong' would fail anyway
+        ("weak = 0.3", "weak = 0.3\nfoo = 1", "foo"),  # a key meant for another table
+        ("weak = 0.3", 'weak = 0.3\n"Strong" = 0.5', "Strong"),
+    ],
+)
+def test_an_unknown_strength_key_is_refused(
+    rules_copy: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, key: str
+) -> None:
+    manifest = rules_copy / "manifest.toml"
+    text = manifest.read_text()
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1))
+    line = manifest.read_text().splitlines().index(new.splitlines()[-1]) + 1
+    expected = (
+        f"{manifest}:{line}: E010: unknown key(s): scoring.strength.{key} (allowed: "
+        "scoring.strength.strong, scoring.strength.moderate, scoring.strength.weak)"
+    )
+    code, out = _run_main(capsys, str(rules_copy))
+    assert code == 1
+    assert expected in out.splitlines()
+    with pytest.raises(RuleFileError) as raised:
+        load_rule_directory(rules_copy)
+    assert (raised.value.path, raised.value.line, raised.value.code) == (
+        str(manifest),
+        line,
+        "E010",
+    )

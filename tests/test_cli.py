@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pns_rules import Engine, __version__
 from pns_rules.cli import build_parser, main
 
 
@@ -89,6 +90,22 @@ def test_choices_of_batch_and_serve_are_taken_in_any_case() -> None:
     )
     assert (batch.format, batch.input_format) == ("jsonl", "csv")
     assert build_parser().parse_args(["serve", "--log-level", "WARNING"]).log_level == "warning"
+    # check refused "--format JSON" while batch and serve took any case
+    assert build_parser().parse_args(["check", "--format", "JSON"]).format == "json"
+
+
+def test_check_format_is_taken_in_any_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--format", "Json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_version_names_the_package_and_the_shipped_rule_base(engine: Engine) -> None:
+    # "--version" was refused: "the following arguments are required: COMMAND"
+    result = run("--version")
+    kb = engine.knowledge_base
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"pns-rules {__version__} (rule base {kb.version}: {kb.name})\n"
+    assert result.stderr == ""
 
 
 def test_unknown_terms_point_to_the_lenient_flag_not_to_strict_false() -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import pickle
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import types
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
-from pns_rules import Engine, EngineError, _durable
+from pns_rules import Engine, EngineError, InputError, _durable
 from pns_rules._durable import alternatives, compile_rule
 from pns_rules.reference import reference_fired, rule_holds
 from tests.helpers import ranking
@@ -150,3 +155,39 @@ def test_rules_with_many_alternatives_compile_and_match_the_reference(slice_copy
         fired = engine.fired_rules(patient)
         assert fired == reference_fired(kb, patient.findings, None, None)
         assert ("wide" in fired) == rule_holds(rule, patient.findings, None, None)
+
+
+def _suggest_json(engine: Engine, patient: dict[str, Any]) -> str:
+    return json.dumps(engine.suggest(**patient).to_dict(), sort_keys=True)
+
+
+def test_an_engine_pickles_as_its_rule_base(slice_copy: Path) -> None:
+    engine = Engine.from_directory(slice_copy)
+    (slice_copy / "manifest.toml").unlink()  # the copy does not read the directory again
+    copy = pickle.loads(pickle.dumps(engine))
+    assert type(copy) is Engine and copy is not engine
+    assert copy.knowledge_base == engine.knowledge_base
+    assert copy._evaluator is not engine._evaluator
+    for patient in PATIENTS:
+        assert _suggest_json(copy, patient) == _suggest_json(engine, patient)
+        assert copy.ranking(**patient) == engine.ranking(**patient)  # type: ignore[arg-type]
+    assert copy._evaluator.facts_held() == []
+
+
+def test_an_engine_crosses_a_spawned_process_pool(engine: Engine) -> None:
+    serial = [_suggest_json(engine, patient) for patient in PATIENTS]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        results = list(pool.map(_suggest_json, [engine] * len(PATIENTS), PATIENTS))
+    assert results == serial
+
+
+def test_an_engine_whose_rule_base_does_not_pickle_says_so(slice_engine: Engine) -> None:
+    kb = slice_engine.knowledge_base
+    engine = Engine(attrs.evolve(kb, findings=types.MappingProxyType(dict(kb.findings))))
+    with pytest.raises(InputError) as raised:
+        pickle.dumps(engine)
+    assert raised.value.parameter == "knowledge_base"
+    assert "a knowledge base that pickles, to pickle its engine" in str(raised.value)
+    assert "cannot pickle 'mappingproxy' object" in str(raised.value)
+    assert isinstance(raised.value.__cause__, TypeError)

@@ -131,6 +131,34 @@ def test_to_dict_is_json_ready_and_names_the_rule_base() -> None:
     assert data["cancers"][0]["screening"]["first_line"]
 
 
+def test_a_ranking_carries_the_notice_and_its_to_dict_matches_the_differential(
+    engine: Engine,
+) -> None:
+    args = (["ataxia", "nystagmus", "atxia"],)
+    kwargs = {"age": 62, "sex": "female", "antibodies": ["Yo"], "strict": False}
+    ranking = engine.ranking(*args, **kwargs)  # type: ignore[arg-type]
+    result = engine.suggest(*args, **kwargs)  # type: ignore[arg-type]
+    assert ranking.notice == result.notice == NOTICE
+    data = ranking.to_dict()
+    assert json.loads(json.dumps(data))["notice"] == NOTICE  # JSON-ready
+    assert set(data) == {
+        "categories",
+        "syndromes",
+        "cancers",
+        "unrecognized",
+        "rule_base",
+        "notice",
+    }
+    full = result.to_dict()
+    assert data["notice"] == full["notice"] and data["rule_base"] == full["rule_base"]
+    assert data["unrecognized"] == full["unrecognized"] and data["unrecognized"]
+    for key in ("categories", "syndromes", "cancers"):
+        assert data[key] and len(data[key]) == len(full[key])
+        for ranked, candidate in zip(data[key], full[key], strict=True):
+            assert ranked == {field: candidate[field] for field in ranked}
+    assert engine.ranking([]).to_dict()["notice"] == NOTICE
+
+
 @pytest.mark.parametrize("term", ["Ataxia", "ataxia", "  ATAXIA ", "HP:0001251", "hp:0001251"])
 def test_terms_are_case_space_and_id_insensitive(term: str) -> None:
     result = suggest([term], age=60)
