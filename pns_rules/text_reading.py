@@ -275,6 +275,10 @@ class TextReader:
         self._keys = tuple(keys)
         self._index: dict[str, tuple[tuple[tuple[str, ...], str], ...]] | None = None
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without its index, which the copy builds again on its first read."""
+        return {"_keys": self._keys, "_index": None}
+
     def _by_first_word(self) -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
         # Two threads may both build it the first time: the same index, and no lock to be held
         # across a fork.
