@@ -485,11 +485,18 @@ class _Reader:
             return f"HPO {hpo_id} ({other.label}) is a current HPO term that no rule uses"
         return f"HPO {hpo_id} is not in the rule base's vocabulary"
 
-    def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str]:
-        """Antibodies named by a code's text or coding displays; ``(terms, problem)``."""
+    def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str, str]:
+        """Antibodies named by a code's text or coding displays: ``(terms, problem, blocked)``.
+
+        ``problem`` says why the names are not used (the resource is unmapped); ``blocked`` says
+        why they are not counted (the resource is ignored): a text that names an antibody and
+        holds a negation, doubt, family or hypothetical cue ("Anti-Yo antibody negative", "Family
+        history of anti-Yo antibody") does not say the patient has it.
+        """
         texts = [_text(getattr(concept, "text", None))]
         texts += [_text(c.display) for c in _list(getattr(concept, "coding", None))]
         found: dict[str, str] = {}
+        cues = [(text, word) for text in filter(None, texts) if (word := blocking_cue(text))]
         for text in filter(None, texts):
             key = normalize_term(text)
             cue = _ANTIBODY_CUES.search(key) is not None
@@ -498,10 +505,13 @@ class _Reader:
                     continue
                 if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", key):
                     found.setdefault(finding_id, f"antibody named in '{text}'")
+        if found and cues:
+            cued, word = cues[0]
+            return [], "", f"antibody named in {_quoted(cued)}, which says {word!r}: not counted"
         if len(found) > 1:
             labels = ", ".join(self.kb.findings[f].label for f in sorted(found))
-            return [], f"names several antibodies ({labels}); give one Observation per antibody"
-        return [(f, source) for f, source in found.items()], ""
+            return [], f"names several antibodies ({labels}); give one Observation per antibody", ""
+        return [(f, source) for f, source in found.items()], "", ""
 
 
 def _read(
@@ -591,9 +601,12 @@ def _condition(reader: _Reader, condition: Any, key: str) -> None:
             reader.ignored.append(FhirIgnored(key, f"verificationStatus {code}"))
             return
     terms, codes, reasons = reader.map_codings(condition.code)
-    problem = ""
+    problem = blocked = ""
     if not terms:
-        terms, problem = reader.antibody_terms(condition.code)
+        terms, problem, blocked = reader.antibody_terms(condition.code)
+    if blocked:
+        reader.ignored.append(FhirIgnored(key, blocked))
+        return
     if terms:
         reader.use(key, terms)
         return
@@ -613,9 +626,12 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
         reader.ignored.append(FhirIgnored(key, f"status {_IGNORED_OBSERVATION[status]}"))
         return
     terms, codes, reasons = reader.map_codings(observation.code)
-    problem = ""
+    problem = blocked = ""
     if not terms:
-        terms, problem = reader.antibody_terms(observation.code)
+        terms, problem, blocked = reader.antibody_terms(observation.code)
+    if blocked:
+        reader.ignored.append(FhirIgnored(key, blocked))
+        return
     value_is_finding = False
     if not terms and not problem and observation.valueCodeableConcept is not None:
         terms = reader.map_codings(observation.valueCodeableConcept)[0]

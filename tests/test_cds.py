@@ -295,3 +295,28 @@ def test_a_cancer_clause_that_does_not_fit_is_dropped_not_cut(tmp_path: Path) ->
     engine = Engine.from_directory(rules)
     (card,) = cards(engine.suggest(["ataxia", "nystagmus"], antibodies=["Yo"], sex="female"))
     assert card["summary"] == f"Possible paraneoplastic syndrome: {name} (high)"
+
+
+def _without_yo() -> dict[str, Any]:
+    request = copy.deepcopy(GOOD)
+    entries = request["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "pns-demo-1-yo"]
+    return request
+
+
+def test_a_condition_saying_an_antibody_is_negative_gives_no_antibody() -> None:
+    negative = {
+        "resourceType": "Condition",
+        "id": "yo-negative",
+        "subject": {"reference": "Patient/pns-demo-1"},
+        "code": {"text": "Anti-Yo antibody negative"},
+    }
+    request = _with_entry(_without_yo(), negative, "conditions")
+    record = read_request(request, ENGINE, on=ON)
+    assert record.antibodies == ()
+    assert [i.reason for i in record.ignored if i.resource == "Condition/yo-negative"] == [
+        "antibody named in 'Anti-Yo antibody negative', which says 'negative': not counted"
+    ]
+    indicators = [c["indicator"] for c in respond(request, ENGINE, on=ON)["cards"]]
+    assert indicators == [c["indicator"] for c in respond(_without_yo(), ENGINE, on=ON)["cards"]]
+    assert indicators != ["warning"]

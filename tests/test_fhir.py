@@ -291,6 +291,36 @@ def test_short_names_need_an_antibody_word(text: str) -> None:
     assert len(record.unmapped) == 1
 
 
+@pytest.mark.parametrize(
+    ("code", "cue"),
+    [
+        ({"text": "Anti-Yo antibody negative"}, "negative"),
+        ({"text": "Anti-Yo antibody: not detected"}, "not"),
+        ({"text": "anti-Yo antibody - ruled out"}, "ruled out"),
+        ({"text": "Family history of anti-Yo antibody"}, "family"),
+        (
+            {
+                "coding": [
+                    {"system": "urn:local", "code": "x", "display": "Anti-Yo antibody NEGATIVE"}
+                ]
+            },
+            "negative",
+        ),
+    ],
+)
+def test_an_antibody_named_in_a_text_that_denies_or_doubts_it_is_not_counted(
+    code: dict[str, Any], cue: str
+) -> None:
+    as_condition = condition(code=code)
+    as_observation = observation("", code=code, **POSITIVE)
+    for resource in (as_condition, as_observation):
+        record = read(resource)
+        assert record.antibodies == () and record.used == () and record.unmapped == ()
+        (ignored,) = record.ignored
+        assert ignored.reason.endswith(f"which says {cue!r}: not counted")
+        assert ignored.reason.startswith("antibody named in '")
+
+
 def test_a_panel_naming_several_antibodies_is_reported_not_guessed() -> None:
     record = read(observation("Anti-Yo / anti-Hu antibody panel", **POSITIVE))
     assert record.antibodies == ()
