@@ -15,10 +15,13 @@ resource and code that was *not* used and why. See docs/ehr.md for the mapping r
 - An Observation of a finding counts when it has no value or one that asserts the finding (true,
   yes, present, positive...); one that denies it is a negative result, and one that says neither
   (an unrecognised text or code, a number) is reported, not counted.
-- Refuted and entered-in-error Conditions, entered-in-error, cancelled and registered Observations,
-  Observations with a ``dataAbsentReason``, negative results, values not read as a result and
-  resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to nothing in
-  :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
+- Refuted and entered-in-error Conditions (the status read in any case, from codes, displays, text
+  or SNOMED CT qualifiers) and ones whose status is not read, entered-in-error, cancelled and
+  registered Observations, Observations with a ``dataAbsentReason`` or with results only in
+  components, negative results, values not read as a result, antibodies named in a text that denies
+  or doubts them, resources with a ``modifierExtension`` and resources of other types are listed in
+  :attr:`FhirRecord.ignored`; codes that map to nothing in :attr:`FhirRecord.unmapped`. Nothing is
+  dropped silently.
 
 Resources are validated with ``fhir.resources`` (its R4B models: R4B is the technical-correction
 release of R4, and Patient, Condition, Observation and Bundle have the same structure in both).
@@ -167,7 +170,22 @@ _ANTIBODY_CUES = re.compile(
 _SHORT_NAME = 4
 _HPO_CODE = re.compile(r"^(?:hp[:_])?(\d{7})$", re.IGNORECASE)
 _SNOMED_CODE = re.compile(r"^\d{6,18}$")
-_IGNORED_CONDITION = {"refuted": "refuted", "entered-in-error": "entered in error"}
+# Condition.verificationStatus (FHIR R4 condition-ver-status), by normalised code, display or text.
+_VERIFICATION_STATUSES = {
+    "unconfirmed": "unconfirmed",
+    "provisional": "provisional",
+    "differential": "differential",
+    "confirmed": "confirmed",
+    "refuted": "refuted",
+    "entered in error": "entered-in-error",
+}
+_NOT_COUNTED_VERIFICATION = ("refuted", "entered-in-error")
+# A SNOMED CT result qualifier as a verification status (410516002 Known absent is refuted).
+_SNOMED_VERIFICATION = {
+    "positive": "confirmed",
+    "negative": "refuted",
+    "indeterminate": "unconfirmed",
+}
 _IGNORED_OBSERVATION = {
     "entered-in-error": "entered in error",
     "cancelled": "cancelled",
@@ -554,7 +572,14 @@ def _read(
             references.add(url)
         gender = _text(patient.gender)
         sex = gender if gender in ("female", "male") else None
-        if patient.birthDate is not None:
+        modifiers = [url for p, _ in patients for url in _modifier_urls(p)]
+        if modifiers:
+            sex = None
+            notes.append(
+                f"the Patient has a modifierExtension {_quoted(modifiers[0])} that is not "
+                "understood; age and sex not read"
+            )
+        elif patient.birthDate is not None:
             age, note = age_on(patient.birthDate, today)
             if note:
                 notes.append(note)
@@ -573,6 +598,14 @@ def _read(
             continue
         if kind not in _READ_TYPES:
             reader.ignored.append(FhirIgnored(key, f"{kind} resources are not read"))
+            continue
+        modifiers = _modifier_urls(resource)
+        if modifiers:
+            more = f" (and {len(modifiers) - 1} more)" if len(modifiers) > 1 else ""
+            reason = (
+                f"modifierExtension {_quoted(modifiers[0])}{more} is not understood: not counted"
+            )
+            reader.ignored.append(FhirIgnored(key, reason))
             continue
         subject = _reference(getattr(resource, "subject", None))
         if subject and references and not _same_patient(subject, references):
@@ -596,10 +629,10 @@ def _read(
 
 
 def _condition(reader: _Reader, condition: Any, key: str) -> None:
-    for code in _codes(condition.verificationStatus):
-        if code in _IGNORED_CONDITION:
-            reader.ignored.append(FhirIgnored(key, f"verificationStatus {code}"))
-            return
+    reason = _verification(condition.verificationStatus)
+    if reason:
+        reader.ignored.append(FhirIgnored(key, reason))
+        return
     terms, codes, reasons = reader.map_codings(condition.code)
     problem = blocked = ""
     if not terms:
@@ -655,6 +688,55 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
         reader.use(key, terms)
 
 
+def _verification(concept: Any) -> str:
+    """Why a Condition's ``verificationStatus`` stops it from counting ("" when it counts).
+
+    Codes are read in any case, and so are displays and the text ("Refuted", "refuted"); a SNOMED
+    CT result qualifier reads as its status (410516002 Known absent as refuted), and so does a
+    text result ("absent", "not present" as refuted). A status with none of these is not guessed:
+    the Condition does not count.
+    """
+    if concept is None:
+        return ""
+    statuses: list[tuple[str, str]] = []  # (status, what it was read from)
+    unread: list[str] = []
+    for coding in _list(concept.coding):
+        code, display = _text(coding.code).strip(), _text(coding.display).strip()
+        if _system(_text(coding.system)) in _SNOMED and code in _SNOMED_RESULTS:
+            snomed = _SNOMED_VERIFICATION[_SNOMED_RESULTS[code]]
+            statuses.append((snomed, f"SNOMED CT {code}" + (f" {display}" if display else "")))
+            continue
+        read = [(s, word) for word in (code, display) if (s := _verification_word(word))]
+        if read:
+            statuses.append(read[0])
+        elif code or display:
+            unread.append(f"{code} ({display})" if code and display else code or display)
+    text = _text(concept.text).strip()
+    from_text = _verification_word(text)
+    if from_text:
+        statuses.append((from_text, text))
+    elif text:
+        unread.append(text)
+    for status, source in statuses:
+        if status in _NOT_COUNTED_VERIFICATION:
+            return f"verificationStatus {status}" + (
+                "" if source == status else f" (read from {_quoted(source)})"
+            )
+    if unread and not statuses:
+        return (
+            f"verificationStatus {_quoted(unread[0])} is not a verification status that is read "
+            f"({', '.join(_VERIFICATION_STATUSES.values())}): not counted"
+        )
+    return ""
+
+
+def _verification_word(text: str) -> str | None:
+    key = normalize_term(text).rstrip(".")
+    if key in _VERIFICATION_STATUSES:
+        return _VERIFICATION_STATUSES[key]
+    return _SNOMED_VERIFICATION.get(_result_word(text) or "") if key else None
+
+
 def _not_counted(
     reader: _Reader, observation: Any, terms: list[tuple[str, str]], value_is_finding: bool
 ) -> str:
@@ -665,6 +747,8 @@ def _not_counted(
     """
     if observation.dataAbsentReason is not None:
         return f"no result (dataAbsentReason {_concept_name(observation.dataAbsentReason)}): not counted"
+    if observation.component and _value(observation) == (None, ""):
+        return "no value, and its results are in components, which are not read: not counted"
     if value_is_finding:
         result, unread = _interpretation(observation), ""
     else:
@@ -900,6 +984,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _modifier_urls(resource: Any) -> list[str]:
+    """The urls of the ``modifierExtension``s anywhere in a resource (its contained resources
+    aside). FHIR: a reader must not ignore a modifier it does not understand."""
+    urls: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name == "modifierExtension" and isinstance(item, list):
+                    urls.extend(
+                        _text(e.get("url")) or "(no url)" for e in item if isinstance(e, dict)
+                    )
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    data = resource.model_dump(exclude_none=True)
+    data.pop("contained", None)
+    walk(data)
+    return urls
+
+
 def _reference(value: Any) -> str:
     return _text(getattr(value, "reference", None))
 
@@ -998,6 +1106,11 @@ def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[
         elif entry.search is not None and entry.search.mode == "outcome":
             key = _key(resource, entry.fullUrl, index)
             skipped.append(FhirIgnored(key, "search outcome, not data"))
+        elif entry.modifierExtension:
+            key = _key(resource, entry.fullUrl, index)
+            url = _quoted(_text(entry.modifierExtension[0].url))
+            reason = f"its Bundle entry has a modifierExtension {url} that is not understood"
+            skipped.append(FhirIgnored(key, f"{reason}: not counted"))
         else:
             items.append((resource, entry.fullUrl))
     return items, skipped

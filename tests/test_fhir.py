@@ -266,6 +266,127 @@ def test_condition_verification_status(status: str | None, used: bool) -> None:
     assert bool(record.ignored) is not used
 
 
+VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        ({"coding": [{"system": VER_STATUS, "code": "Refuted"}]}, "refuted (read from 'Refuted')"),
+        (
+            {"coding": [{"system": VER_STATUS, "code": "ENTERED-IN-ERROR"}]},
+            "entered-in-error (read from 'ENTERED-IN-ERROR')",
+        ),
+        ({"text": "refuted"}, "refuted"),
+        ({"text": "Entered in error."}, "entered-in-error (read from 'Entered in error.')"),
+        ({"coding": [{"code": "x", "display": "Refuted"}]}, "refuted (read from 'Refuted')"),
+        (
+            {"coding": [sct("410516002", "Known absent")]},
+            "refuted (read from 'SNOMED CT 410516002 Known absent')",
+        ),
+        ({"coding": [sct("410594000")]}, "refuted (read from 'SNOMED CT 410594000')"),
+        ({"text": "not present"}, "refuted (read from 'not present')"),
+        (
+            {"coding": [{"system": VER_STATUS, "code": "confirmed"}], "text": "Refuted"},
+            "refuted (read from 'Refuted')",
+        ),
+    ],
+)
+def test_a_refuted_verification_status_is_read_in_any_form(
+    status: dict[str, Any], reason: str
+) -> None:
+    record = read(condition(sct("20262006"), verificationStatus=status))
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [f"verificationStatus {reason}"]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"coding": [{"system": VER_STATUS, "code": "Provisional"}]},
+        {"text": "Confirmed"},
+        {"coding": [sct("410605003", "Confirmed present")]},
+        {
+            "coding": [
+                {"system": "urn:local", "code": "7"},
+                {"system": VER_STATUS, "code": "confirmed"},
+            ]
+        },
+        {},
+    ],
+)
+def test_other_verification_statuses_count(status: dict[str, Any]) -> None:
+    assert read(condition(sct("20262006"), verificationStatus=status)).findings == ("HP:0001251",)
+
+
+def test_a_verification_status_that_is_not_read_is_not_guessed() -> None:
+    status = {"coding": [{"system": "urn:local", "code": "maybe"}]}
+    record = read(condition(sct("20262006"), verificationStatus=status))
+    assert record.findings == ()
+    assert record.ignored[0].reason.startswith(
+        "verificationStatus 'maybe' is not a verification status that is read (unconfirmed, "
+    )
+    assert record.ignored[0].reason.endswith("entered-in-error): not counted")
+
+
+NEGATED = [{"url": "http://example.org/fhir/negated", "valueBoolean": True}]
+
+
+def test_resources_with_a_modifier_extension_are_not_counted() -> None:
+    component = {"code": {"text": "side"}, "valueString": "left", "modifierExtension": NEGATED}
+    record = read(
+        condition(sct("20262006"), modifierExtension=NEGATED),
+        observation("", id="o1", code={"coding": [sct("307699005")]}, modifierExtension=NEGATED),
+        observation("", id="o2", code={"coding": [sct("307699005")]}, component=[component]),
+        condition(sct("20262006"), contained=[{**PATIENT, "modifierExtension": NEGATED}]),
+    )
+    assert record.findings == ("HP:0001251",)  # a contained resource's modifier is its own
+    assert [i.reason for i in record.ignored] == [
+        "modifierExtension 'http://example.org/fhir/negated' is not understood: not counted"
+    ] * 3
+
+
+def test_a_patient_with_a_modifier_extension_gives_no_age_or_sex() -> None:
+    record = read_resources([{**PATIENT, "modifierExtension": NEGATED}], engine=ENGINE, on=ON)
+    assert record.age is None and record.sex is None
+    assert record.notes == (
+        "the Patient has a modifierExtension 'http://example.org/fhir/negated' that is not "
+        "understood; age and sex not read",
+    )
+
+
+def test_a_bundle_entry_with_a_modifier_extension_is_not_counted() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": PATIENT},
+            {"resource": condition(sct("20262006"), id="c"), "modifierExtension": NEGATED},
+        ],
+    }
+    record = read_bundle(bundle, engine=ENGINE, on=ON)
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [
+        (
+            "Condition/c",
+            "its Bundle entry has a modifierExtension 'http://example.org/fhir/negated' that is "
+            "not understood: not counted",
+        )
+    ]
+
+
+def test_an_observation_whose_results_are_in_components_is_not_counted() -> None:
+    absent = {"coding": [sct("2667000", "Absent")]}
+    component = {"code": {"coding": [sct("20262006")]}, "valueCodeableConcept": absent}
+    record = read(observation("", code={"coding": [sct("20262006")]}, component=[component]))
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "no value, and its results are in components, which are not read: not counted"
+    ]
+    valued = observation("", code={"coding": [sct("20262006")]}, valueBoolean=True)
+    assert read({**valued, "component": [component]}).findings == ("HP:0001251",)
+
+
 # -- antibodies and results -----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "antibody"),
