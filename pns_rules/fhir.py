@@ -564,6 +564,7 @@ def _read(
     sex: str | None = None
     patient_key: str | None = None
     references: set[str] = set()
+    identifiers = {i for p, _ in patients for i in map(_identifier_key, _list(p.identifier)) if i}
     if patients:
         patient, url = patients[0]
         patient_key = _key(patient, url, 0)
@@ -590,7 +591,7 @@ def _read(
     if patient_id is not None:
         references.add(f"Patient/{patient_id}")
     if not references:
-        _one_subject(resources)
+        _one_subject(resources, identifiers)
     for index, (resource, url) in enumerate(resources):
         kind = resource.get_resource_type()
         key = _key(resource, url, index)
@@ -607,9 +608,9 @@ def _read(
             )
             reader.ignored.append(FhirIgnored(key, reason))
             continue
-        subject = _reference(getattr(resource, "subject", None))
-        if subject and references and not _same_patient(subject, references):
-            reader.ignored.append(FhirIgnored(key, "about another patient"))
+        problem = _subject_problem(resource, references, identifiers)
+        if problem:
+            reader.ignored.append(FhirIgnored(key, problem))
             continue
         if kind == "Condition":
             _condition(reader, resource, key)
@@ -1012,21 +1013,84 @@ def _reference(value: Any) -> str:
     return _text(getattr(value, "reference", None))
 
 
-def _one_subject(resources: list[tuple[Any, str | None]]) -> None:
-    """With no Patient to compare with, the resources read must not name two patients."""
-    subjects = {
-        _patient_part(_reference(getattr(resource, "subject", None)))
-        for resource, _ in resources
-        if resource.get_resource_type() in _READ_TYPES
-    } - {""}
+def _identifier_key(identifier: Any) -> str | None:
+    """An Identifier as ``identifier system|value``, or ``None`` without a value."""
+    value = _text(getattr(identifier, "value", None)).strip()
+    if not value:
+        return None
+    return f"identifier {_text(getattr(identifier, 'system', None)).strip()}|{value}"
+
+
+def _subject_keys(reference: Any) -> set[str]:
+    """What names the patient of a Reference: ``Patient/<id>`` (or the reference) and its
+    identifier."""
+    keys = {
+        _patient_part(_reference(reference)),
+        _identifier_key(getattr(reference, "identifier", None)),
+    }
+    return {k for k in keys if k}
+
+
+def _one_subject(resources: list[tuple[Any, str | None]], identifiers: set[str]) -> None:
+    """With no Patient id to compare with, the resources read must not name two patients.
+
+    A subject's reference and identifier name one patient; so do the Patient's identifiers.
+    Different references or identifiers not tied together that way are different patients.
+    """
+    groups: list[tuple[set[str], bool]] = [(set(identifiers), False)] if identifiers else []
+    for resource, _ in resources:
+        if resource.get_resource_type() not in _READ_TYPES:
+            continue
+        keys = _subject_keys(getattr(resource, "subject", None))
+        if not keys:
+            continue
+        joined = [g for g in groups if g[0] & keys]
+        groups = [g for g in groups if not g[0] & keys]
+        groups.append((keys.union(*(g[0] for g in joined)), True))
+    subjects = sorted(" = ".join(sorted(keys)) for keys, read in groups if read)
     if len(subjects) > 1:
         raise FhirError(
             "record",
             [
                 f"has no Patient resource and its resources are about {len(subjects)} patients "
-                f"({', '.join(sorted(subjects))}); pass one patient's record"
+                f"({', '.join(subjects)}); pass one patient's record"
             ],
         )
+
+
+def _subject_problem(resource: Any, references: set[str], identifiers: set[str]) -> str:
+    """Why a resource is not about the record's patient ("" when it is, or may be).
+
+    ``references`` and ``identifiers`` name the patient (either may be empty). A subject with
+    neither a reference nor an identifier cannot be tied to the patient; neither can one given
+    only by identifier when the patient's identifiers are not known. An Observation whose
+    ``focus`` is not the patient is about someone (or something) else.
+    """
+    subject = getattr(resource, "subject", None)
+    if subject is not None:
+        reference = _reference(subject)
+        identifier = _identifier_key(subject.identifier)
+        if not reference and identifier is None:
+            return "its subject has no reference or identifier: cannot be tied to the patient"
+        if reference and references and not _same_patient(reference, references):
+            return "about another patient"
+        if identifier is not None and identifiers and identifier not in identifiers:
+            return "about another patient (its subject identifier is none of the Patient's)"
+        if not reference and references and not identifiers:
+            return (
+                "its subject is given by identifier only and the Patient's identifiers are not "
+                "known: cannot be tied to the patient"
+            )
+    patient = _subject_keys(subject) | identifiers
+    for focus in _list(getattr(resource, "focus", None)):
+        reference = _reference(focus)
+        if reference and references and _same_patient(reference, references):
+            continue
+        if _subject_keys(focus) & patient:
+            continue
+        named = _quoted(reference) if reference else "given without a reference"
+        return f"its focus ({named}) is not the patient: about someone or something else"
+    return ""
 
 
 def _patient_part(reference: str) -> str:

@@ -320,3 +320,16 @@ def test_a_condition_saying_an_antibody_is_negative_gives_no_antibody() -> None:
     indicators = [c["indicator"] for c in respond(request, ENGINE, on=ON)["cards"]]
     assert indicators == [c["indicator"] for c in respond(_without_yo(), ENGINE, on=ON)["cards"]]
     assert indicators != ["warning"]
+
+
+def test_a_condition_about_another_mrn_is_not_counted() -> None:
+    request = copy.deepcopy(GOOD)
+    for entry in request["prefetch"]["conditions"]["entry"]:
+        entry["resource"]["subject"] = {
+            "identifier": {"system": "https://ehr.example.org/mrn", "value": "MRN-OTHER"}
+        }
+    record = read_request(request, ENGINE, on=ON)
+    assert record.findings == ()
+    assert {i.reason for i in record.ignored if i.resource.startswith("Condition/")} == {
+        "about another patient (its subject identifier is none of the Patient's)"
+    }

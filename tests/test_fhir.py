@@ -646,6 +646,69 @@ def test_resources_about_another_patient_are_ignored() -> None:
     assert record.ignored[0].reason == "about another patient"
 
 
+MRN = {"system": "urn:mrn", "value": "P1"}
+
+
+def test_subjects_given_by_identifier_are_compared_with_the_patients() -> None:
+    patient = {**PATIENT, "identifier": [MRN]}
+    mine = condition(sct("20262006"), subject={"identifier": MRN})
+    theirs = condition(sct("307699005"), subject={"identifier": {**MRN, "value": "P2"}})
+    other_system = condition(sct("307699005"), subject={"identifier": {**MRN, "system": "urn:x"}})
+    both = condition(
+        sct("307699005"), subject={"reference": "Patient/p1", "identifier": {**MRN, "value": "P2"}}
+    )
+    record = read_resources([patient, mine, theirs, other_system, both], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+    assert [i.reason for i in record.ignored] == [
+        "about another patient (its subject identifier is none of the Patient's)"
+    ] * 3
+
+
+def test_subjects_that_cannot_be_tied_to_the_patient_are_not_counted() -> None:
+    by_identifier = condition(sct("20262006"), subject={"identifier": MRN})
+    by_display = condition(sct("20262006"), subject={"display": "Henrike Quellmalz"})
+    record = read(by_identifier, by_display)  # PATIENT has no identifier
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "its subject is given by identifier only and the Patient's identifiers are not known: "
+        "cannot be tied to the patient",
+        "its subject has no reference or identifier: cannot be tied to the patient",
+    ]
+    alone = read_resources([by_display], engine=ENGINE, on=ON)
+    assert alone.findings == () and len(alone.ignored) == 1
+
+
+def test_an_observation_whose_focus_is_not_the_patient_is_not_counted() -> None:
+    coded = {"coding": [sct("20262006")]}
+    mother = observation("", code=coded, focus=[{"reference": "RelatedPerson/mum"}])
+    record = read(mother)
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "its focus ('RelatedPerson/mum') is not the patient: about someone or something else"
+    ]
+    herself = observation("", code=coded, focus=[{"reference": "Patient/p1"}])
+    assert read(herself).findings == ("HP:0001251",)
+    assert read_resources([herself], engine=ENGINE, on=ON).findings == ("HP:0001251",)
+
+
+def test_without_a_patient_subjects_with_different_identifiers_are_refused() -> None:
+    first = condition(sct("20262006"), subject={"identifier": MRN})
+    second = condition(sct("307699005"), subject={"identifier": {**MRN, "value": "P2"}})
+    with pytest.raises(FhirError, match=r"about 2 patients \(identifier urn:mrn\|P1, "):
+        read_resources([first, second], on=ON)
+    by_reference = condition(sct("307699005"))
+    with pytest.raises(FhirError, match="about 2 patients"):
+        read_resources([first, by_reference], on=ON)
+    # a subject giving both ties them together
+    tied = condition(sct("307699005"), subject={"reference": "Patient/p1", "identifier": MRN})
+    record = read_resources([first, by_reference, tied], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251", "HP:0000639")
+    # and so does a Patient without an id
+    patient = {k: v for k, v in PATIENT.items() if k != "id"}
+    record = read_resources([{**patient, "identifier": [MRN]}, first], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+
+
 # -- age and sex --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("birth", "on", "age"),
