@@ -387,12 +387,14 @@ def read_parts(
     today = _day(on)
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
+    pages: list[str] = []
     for name, value in parts.items():
         if value is not None:
-            found, ignored = _collect(_as_json(value, name), name)
+            found, ignored, notes = _collect(_as_json(value, name), name)
             items += found
             skipped += ignored
-    return _read(items, skipped, kb, today, patient_id)
+            pages += notes
+    return _read(items, skipped, kb, today, patient_id, pages)
 
 
 def suggest_fhir(
@@ -538,6 +540,7 @@ def _read(
     kb: KnowledgeBase,
     today: date,
     patient_id: str | None = None,
+    pages: Sequence[str] = (),
 ) -> FhirRecord:
     reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
     reader.ignored.extend(skipped)
@@ -625,7 +628,7 @@ def _read(
         used=tuple(reader.used),
         unmapped=tuple(reader.unmapped),
         ignored=tuple(reader.ignored),
-        notes=tuple(notes),
+        notes=(*notes, *pages),
     )
 
 
@@ -1142,15 +1145,18 @@ def _as_json(value: Any, parameter: str) -> Any:
     return value
 
 
-def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored]]:
-    """Validated resources (with their fullUrl) from one resource or Bundle, and skipped entries."""
+def _collect(
+    data: Any, where: str
+) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored], list[str]]:
+    """Validated resources (with their fullUrl) from one resource or Bundle, skipped entries, and
+    notes (a Bundle that is one page of a search)."""
     if not isinstance(data, dict):
         raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
     _check_type(data, "(top level)", where)
     if data["resourceType"] != "Bundle":
         resource = _validate(get_fhir_model_class(data["resourceType"]), data, where)
         _check_codes([("", resource)], where)
-        return [(resource, None)], []
+        return [(resource, None)], [], []
     entries = data.get("entry")
     for index, entry in enumerate(entries if isinstance(entries, list) else ()):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
@@ -1177,7 +1183,28 @@ def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[
             skipped.append(FhirIgnored(key, f"{reason}: not counted"))
         else:
             items.append((resource, entry.fullUrl))
-    return items, skipped
+    return items, skipped, _page_notes(bundle, where)
+
+
+def _page_notes(bundle: Any, where: str) -> list[str]:
+    """A note when a Bundle is one page of a search: it links to a next page, or its ``total``
+    (the number of matches) is more than the matches it holds."""
+    signs = []
+    if any(_text(link.relation).strip().lower() == "next" for link in _list(bundle.link)):
+        signs.append("it links to a next page")
+    matches = sum(
+        1
+        for entry in _list(bundle.entry)
+        if entry.search is None or entry.search.mode not in ("include", "outcome")
+    )
+    if bundle.total is not None and bundle.total > matches:
+        signs.append(f"it holds {matches} of {bundle.total} matches")
+    if not signs:
+        return []
+    return [
+        f"{where} is one page of a search ({' and '.join(signs)}): resources on other pages "
+        "were not read, so the record may be incomplete"
+    ]
 
 
 def _check_type(resource: dict[str, Any], location: str, where: str) -> None:

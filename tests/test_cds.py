@@ -333,3 +333,20 @@ def test_a_condition_about_another_mrn_is_not_counted() -> None:
     assert {i.reason for i in record.ignored if i.resource.startswith("Condition/")} == {
         "about another patient (its subject identifier is none of the Patient's)"
     }
+
+
+def test_a_prefetch_bundle_that_is_one_page_is_noted() -> None:
+    request = copy.deepcopy(GOOD)
+    conditions = request["prefetch"]["conditions"]
+    conditions["link"] = [{"relation": "next", "url": "https://ehr.example.org/fhir/Condition?p=2"}]
+    conditions["total"] = 500
+    record = read_request(request, ENGINE, on=ON)
+    note = (
+        "prefetch.conditions is one page of a search (it links to a next page and it holds "
+        f"{len(conditions['entry'])} of 500 matches): resources on other pages were not read, so "
+        "the record may be incomplete"
+    )
+    assert record.notes[-1] == note
+    (card,) = respond(request, ENGINE, on=ON)["cards"]
+    assert "- note: prefetch.conditions is one page of a search" in card["detail"]
+    assert not any("one page" in n for n in read_request(GOOD, ENGINE, on=ON).notes)

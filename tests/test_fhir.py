@@ -709,6 +709,38 @@ def test_without_a_patient_subjects_with_different_identifiers_are_refused() -> 
     assert record.findings == ("HP:0001251",)
 
 
+def _searchset(**extra: Any) -> dict[str, Any]:
+    entries = [
+        {"resource": condition(sct("20262006")), "search": {"mode": "match"}},
+        {"resource": PATIENT, "search": {"mode": "include"}},
+    ]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries, **extra}
+
+
+@pytest.mark.parametrize(
+    ("extra", "signs"),
+    [
+        (
+            {"link": [{"relation": "next", "url": "https://x.org/fhir/Condition?page=2"}]},
+            "it links to a next page",
+        ),
+        ({"total": 2}, "it holds 1 of 2 matches"),
+    ],
+)
+def test_a_bundle_that_is_one_page_of_a_search_is_noted(extra: dict[str, Any], signs: str) -> None:
+    record = read_parts({"conditions": _searchset(**extra)}, engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+    assert record.notes == (
+        f"conditions is one page of a search ({signs}): resources on other pages were not read, "
+        "so the record may be incomplete",
+    )
+
+
+def test_a_complete_search_gets_no_note() -> None:
+    complete = _searchset(total=1, link=[{"relation": "self", "url": "https://x.org/fhir/C"}])
+    assert read_parts({"conditions": complete}, engine=ENGINE, on=ON).notes == ()
+
+
 # -- age and sex --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("birth", "on", "age"),
