@@ -335,6 +335,19 @@ def test_a_condition_about_another_mrn_is_not_counted() -> None:
     }
 
 
+def test_an_undeclared_prefetch_key_is_reported_not_dropped() -> None:
+    request = _with(GOOD, GOOD["prefetch"]["conditions"], "prefetch", "extra")
+    request["prefetch"]["nothing"] = None
+    record = read_request(request, ENGINE, on=ON)
+    assert record.ignored[-1].resource == "prefetch.extra"
+    assert record.ignored[-1].reason == (
+        "not a prefetch key of this service (patient, conditions, observations): not read"
+    )
+    assert len(record.ignored) == len(read_request(GOOD, ENGINE, on=ON).ignored) + 1
+    (card,) = respond(request, ENGINE, on=ON)["cards"]
+    assert "prefetch.extra (not a prefetch key of this service" in card["detail"]
+
+
 def test_a_prefetch_bundle_that_is_one_page_is_noted() -> None:
     request = copy.deepcopy(GOOD)
     conditions = request["prefetch"]["conditions"]
