@@ -976,10 +976,6 @@ def _system_kind(system: str, code: str) -> str | None:
     return None
 
 
-def _codes(concept: Any) -> list[str]:
-    return [_text(c.code) for c in _list(getattr(concept, "coding", None))]
-
-
 def _list(value: Any) -> list[Any]:
     return list(value) if value else []
 
