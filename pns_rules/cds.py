@@ -23,7 +23,7 @@ from urllib.parse import quote
 import attrs
 
 from .engine import Engine
-from .fhir import FhirError, FhirRecord, read_parts
+from .fhir import FhirError, FhirIgnored, FhirRecord, read_parts
 from .results import NOTICE, CancerCandidate, Differential, SyndromeCandidate
 
 __all__ = [
@@ -55,6 +55,8 @@ MAX_SUMMARY = 139
 MAX_SYNDROMES = 5
 MAX_CANCERS = 5
 MAX_LISTED = 10
+# How much of an undeclared prefetch key is repeated in the record.
+_MAX_KEY = 60
 _A = {str: "a string", dict: "an object"}
 _RESOURCE_TYPES = {"patient": ("Patient",), "conditions": ("Bundle",), "observations": ("Bundle",)}
 
@@ -181,7 +183,7 @@ def read_request(payload: Any, engine: Engine, *, on: date | None = None) -> Fhi
             400, "invalid-request", f"{other} is not the patient in context.patientId"
         )
     try:
-        return read_parts(
+        record = read_parts(
             {f"prefetch.{key}": prefetch[key] for key in PREFETCH},
             engine=engine,
             on=on,
@@ -189,6 +191,16 @@ def read_request(payload: Any, engine: Engine, *, on: date | None = None) -> Fhi
         )
     except FhirError as exc:
         raise CdsRequestError(400, "invalid-fhir", str(exc)) from None
+    # Keys this service did not ask for are not read, but not dropped without a word either.
+    undeclared = tuple(
+        FhirIgnored(
+            f"prefetch.{_shorten(str(key), _MAX_KEY)}",
+            f"not a prefetch key of this service ({', '.join(PREFETCH)}): not read",
+        )
+        for key, value in prefetch.items()
+        if key not in PREFETCH and value is not None
+    )
+    return attrs.evolve(record, ignored=(*record.ignored, *undeclared)) if undeclared else record
 
 
 def cards(differential: Differential, record: FhirRecord | None = None) -> list[dict[str, Any]]:

@@ -15,10 +15,13 @@ resource and code that was *not* used and why. See docs/ehr.md for the mapping r
 - An Observation of a finding counts when it has no value or one that asserts the finding (true,
   yes, present, positive...); one that denies it is a negative result, and one that says neither
   (an unrecognised text or code, a number) is reported, not counted.
-- Refuted and entered-in-error Conditions, entered-in-error, cancelled and registered Observations,
-  Observations with a ``dataAbsentReason``, negative results, values not read as a result and
-  resources of other types are listed in :attr:`FhirRecord.ignored`; codes that map to nothing in
-  :attr:`FhirRecord.unmapped`. Nothing is dropped silently.
+- Refuted and entered-in-error Conditions (the status read in any case, from codes, displays, text
+  or SNOMED CT qualifiers) and ones whose status is not read, entered-in-error, cancelled and
+  registered Observations, Observations with a ``dataAbsentReason`` or with results only in
+  components, negative results, values not read as a result, antibodies named in a text that denies
+  or doubts them, resources with a ``modifierExtension`` and resources of other types are listed in
+  :attr:`FhirRecord.ignored`; codes that map to nothing in :attr:`FhirRecord.unmapped`. Nothing is
+  dropped silently.
 
 Resources are validated with ``fhir.resources`` (its R4B models: R4B is the technical-correction
 release of R4, and Patient, Condition, Observation and Bundle have the same structure in both).
@@ -167,7 +170,22 @@ _ANTIBODY_CUES = re.compile(
 _SHORT_NAME = 4
 _HPO_CODE = re.compile(r"^(?:hp[:_])?(\d{7})$", re.IGNORECASE)
 _SNOMED_CODE = re.compile(r"^\d{6,18}$")
-_IGNORED_CONDITION = {"refuted": "refuted", "entered-in-error": "entered in error"}
+# Condition.verificationStatus (FHIR R4 condition-ver-status), by normalised code, display or text.
+_VERIFICATION_STATUSES = {
+    "unconfirmed": "unconfirmed",
+    "provisional": "provisional",
+    "differential": "differential",
+    "confirmed": "confirmed",
+    "refuted": "refuted",
+    "entered in error": "entered-in-error",
+}
+_NOT_COUNTED_VERIFICATION = ("refuted", "entered-in-error")
+# A SNOMED CT result qualifier as a verification status (410516002 Known absent is refuted).
+_SNOMED_VERIFICATION = {
+    "positive": "confirmed",
+    "negative": "refuted",
+    "indeterminate": "unconfirmed",
+}
 _IGNORED_OBSERVATION = {
     "entered-in-error": "entered in error",
     "cancelled": "cancelled",
@@ -369,12 +387,14 @@ def read_parts(
     today = _day(on)
     items: list[tuple[Any, str | None]] = []
     skipped: list[FhirIgnored] = []
+    pages: list[str] = []
     for name, value in parts.items():
         if value is not None:
-            found, ignored = _collect(_as_json(value, name), name)
+            found, ignored, notes = _collect(_as_json(value, name), name)
             items += found
             skipped += ignored
-    return _read(items, skipped, kb, today, patient_id)
+            pages += notes
+    return _read(items, skipped, kb, today, patient_id, pages)
 
 
 def suggest_fhir(
@@ -485,11 +505,18 @@ class _Reader:
             return f"HPO {hpo_id} ({other.label}) is a current HPO term that no rule uses"
         return f"HPO {hpo_id} is not in the rule base's vocabulary"
 
-    def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str]:
-        """Antibodies named by a code's text or coding displays; ``(terms, problem)``."""
+    def antibody_terms(self, concept: Any) -> tuple[list[tuple[str, str]], str, str]:
+        """Antibodies named by a code's text or coding displays: ``(terms, problem, blocked)``.
+
+        ``problem`` says why the names are not used (the resource is unmapped); ``blocked`` says
+        why they are not counted (the resource is ignored): a text that names an antibody and
+        holds a negation, doubt, family or hypothetical cue ("Anti-Yo antibody negative", "Family
+        history of anti-Yo antibody") does not say the patient has it.
+        """
         texts = [_text(getattr(concept, "text", None))]
         texts += [_text(c.display) for c in _list(getattr(concept, "coding", None))]
         found: dict[str, str] = {}
+        cues = [(text, word) for text in filter(None, texts) if (word := blocking_cue(text))]
         for text in filter(None, texts):
             key = normalize_term(text)
             cue = _ANTIBODY_CUES.search(key) is not None
@@ -498,10 +525,13 @@ class _Reader:
                     continue
                 if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", key):
                     found.setdefault(finding_id, f"antibody named in '{text}'")
+        if found and cues:
+            cued, word = cues[0]
+            return [], "", f"antibody named in {_quoted(cued)}, which says {word!r}: not counted"
         if len(found) > 1:
             labels = ", ".join(self.kb.findings[f].label for f in sorted(found))
-            return [], f"names several antibodies ({labels}); give one Observation per antibody"
-        return [(f, source) for f, source in found.items()], ""
+            return [], f"names several antibodies ({labels}); give one Observation per antibody", ""
+        return [(f, source) for f, source in found.items()], "", ""
 
 
 def _read(
@@ -510,6 +540,7 @@ def _read(
     kb: KnowledgeBase,
     today: date,
     patient_id: str | None = None,
+    pages: Sequence[str] = (),
 ) -> FhirRecord:
     reader = _Reader(kb=kb, snomed=_snomed_index(kb), antibody_names=_antibody_names(kb))
     reader.ignored.extend(skipped)
@@ -536,6 +567,7 @@ def _read(
     sex: str | None = None
     patient_key: str | None = None
     references: set[str] = set()
+    identifiers = {i for p, _ in patients for i in map(_identifier_key, _list(p.identifier)) if i}
     if patients:
         patient, url = patients[0]
         patient_key = _key(patient, url, 0)
@@ -544,7 +576,14 @@ def _read(
             references.add(url)
         gender = _text(patient.gender)
         sex = gender if gender in ("female", "male") else None
-        if patient.birthDate is not None:
+        modifiers = [url for p, _ in patients for url in _modifier_urls(p)]
+        if modifiers:
+            sex = None
+            notes.append(
+                f"the Patient has a modifierExtension {_quoted(modifiers[0])} that is not "
+                "understood; age and sex not read"
+            )
+        elif patient.birthDate is not None:
             age, note = age_on(patient.birthDate, today)
             if note:
                 notes.append(note)
@@ -555,7 +594,7 @@ def _read(
     if patient_id is not None:
         references.add(f"Patient/{patient_id}")
     if not references:
-        _one_subject(resources)
+        _one_subject(resources, identifiers)
     for index, (resource, url) in enumerate(resources):
         kind = resource.get_resource_type()
         key = _key(resource, url, index)
@@ -564,9 +603,17 @@ def _read(
         if kind not in _READ_TYPES:
             reader.ignored.append(FhirIgnored(key, f"{kind} resources are not read"))
             continue
-        subject = _reference(getattr(resource, "subject", None))
-        if subject and references and not _same_patient(subject, references):
-            reader.ignored.append(FhirIgnored(key, "about another patient"))
+        modifiers = _modifier_urls(resource)
+        if modifiers:
+            more = f" (and {len(modifiers) - 1} more)" if len(modifiers) > 1 else ""
+            reason = (
+                f"modifierExtension {_quoted(modifiers[0])}{more} is not understood: not counted"
+            )
+            reader.ignored.append(FhirIgnored(key, reason))
+            continue
+        problem = _subject_problem(resource, references, identifiers)
+        if problem:
+            reader.ignored.append(FhirIgnored(key, problem))
             continue
         if kind == "Condition":
             _condition(reader, resource, key)
@@ -581,19 +628,22 @@ def _read(
         used=tuple(reader.used),
         unmapped=tuple(reader.unmapped),
         ignored=tuple(reader.ignored),
-        notes=tuple(notes),
+        notes=(*notes, *pages),
     )
 
 
 def _condition(reader: _Reader, condition: Any, key: str) -> None:
-    for code in _codes(condition.verificationStatus):
-        if code in _IGNORED_CONDITION:
-            reader.ignored.append(FhirIgnored(key, f"verificationStatus {code}"))
-            return
+    reason = _verification(condition.verificationStatus)
+    if reason:
+        reader.ignored.append(FhirIgnored(key, reason))
+        return
     terms, codes, reasons = reader.map_codings(condition.code)
-    problem = ""
+    problem = blocked = ""
     if not terms:
-        terms, problem = reader.antibody_terms(condition.code)
+        terms, problem, blocked = reader.antibody_terms(condition.code)
+    if blocked:
+        reader.ignored.append(FhirIgnored(key, blocked))
+        return
     if terms:
         reader.use(key, terms)
         return
@@ -613,9 +663,12 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
         reader.ignored.append(FhirIgnored(key, f"status {_IGNORED_OBSERVATION[status]}"))
         return
     terms, codes, reasons = reader.map_codings(observation.code)
-    problem = ""
+    problem = blocked = ""
     if not terms:
-        terms, problem = reader.antibody_terms(observation.code)
+        terms, problem, blocked = reader.antibody_terms(observation.code)
+    if blocked:
+        reader.ignored.append(FhirIgnored(key, blocked))
+        return
     value_is_finding = False
     if not terms and not problem and observation.valueCodeableConcept is not None:
         terms = reader.map_codings(observation.valueCodeableConcept)[0]
@@ -639,6 +692,55 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
         reader.use(key, terms)
 
 
+def _verification(concept: Any) -> str:
+    """Why a Condition's ``verificationStatus`` stops it from counting ("" when it counts).
+
+    Codes are read in any case, and so are displays and the text ("Refuted", "refuted"); a SNOMED
+    CT result qualifier reads as its status (410516002 Known absent as refuted), and so does a
+    text result ("absent", "not present" as refuted). A status with none of these is not guessed:
+    the Condition does not count.
+    """
+    if concept is None:
+        return ""
+    statuses: list[tuple[str, str]] = []  # (status, what it was read from)
+    unread: list[str] = []
+    for coding in _list(concept.coding):
+        code, display = _text(coding.code).strip(), _text(coding.display).strip()
+        if _system(_text(coding.system)) in _SNOMED and code in _SNOMED_RESULTS:
+            snomed = _SNOMED_VERIFICATION[_SNOMED_RESULTS[code]]
+            statuses.append((snomed, f"SNOMED CT {code}" + (f" {display}" if display else "")))
+            continue
+        read = [(s, word) for word in (code, display) if (s := _verification_word(word))]
+        if read:
+            statuses.append(read[0])
+        elif code or display:
+            unread.append(f"{code} ({display})" if code and display else code or display)
+    text = _text(concept.text).strip()
+    from_text = _verification_word(text)
+    if from_text:
+        statuses.append((from_text, text))
+    elif text:
+        unread.append(text)
+    for status, source in statuses:
+        if status in _NOT_COUNTED_VERIFICATION:
+            return f"verificationStatus {status}" + (
+                "" if source == status else f" (read from {_quoted(source)})"
+            )
+    if unread and not statuses:
+        return (
+            f"verificationStatus {_quoted(unread[0])} is not a verification status that is read "
+            f"({', '.join(_VERIFICATION_STATUSES.values())}): not counted"
+        )
+    return ""
+
+
+def _verification_word(text: str) -> str | None:
+    key = normalize_term(text).rstrip(".")
+    if key in _VERIFICATION_STATUSES:
+        return _VERIFICATION_STATUSES[key]
+    return _SNOMED_VERIFICATION.get(_result_word(text) or "") if key else None
+
+
 def _not_counted(
     reader: _Reader, observation: Any, terms: list[tuple[str, str]], value_is_finding: bool
 ) -> str:
@@ -649,6 +751,8 @@ def _not_counted(
     """
     if observation.dataAbsentReason is not None:
         return f"no result (dataAbsentReason {_concept_name(observation.dataAbsentReason)}): not counted"
+    if observation.component and _value(observation) == (None, ""):
+        return "no value, and its results are in components, which are not read: not counted"
     if value_is_finding:
         result, unread = _interpretation(observation), ""
     else:
@@ -872,10 +976,6 @@ def _system_kind(system: str, code: str) -> str | None:
     return None
 
 
-def _codes(concept: Any) -> list[str]:
-    return [_text(c.code) for c in _list(getattr(concept, "coding", None))]
-
-
 def _list(value: Any) -> list[Any]:
     return list(value) if value else []
 
@@ -884,25 +984,112 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _modifier_urls(resource: Any) -> list[str]:
+    """The urls of the ``modifierExtension``s anywhere in a resource (its contained resources
+    aside). FHIR: a reader must not ignore a modifier it does not understand."""
+    urls: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name == "modifierExtension" and isinstance(item, list):
+                    urls.extend(
+                        _text(e.get("url")) or "(no url)" for e in item if isinstance(e, dict)
+                    )
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    data = resource.model_dump(exclude_none=True)
+    data.pop("contained", None)
+    walk(data)
+    return urls
+
+
 def _reference(value: Any) -> str:
     return _text(getattr(value, "reference", None))
 
 
-def _one_subject(resources: list[tuple[Any, str | None]]) -> None:
-    """With no Patient to compare with, the resources read must not name two patients."""
-    subjects = {
-        _patient_part(_reference(getattr(resource, "subject", None)))
-        for resource, _ in resources
-        if resource.get_resource_type() in _READ_TYPES
-    } - {""}
+def _identifier_key(identifier: Any) -> str | None:
+    """An Identifier as ``identifier system|value``, or ``None`` without a value."""
+    value = _text(getattr(identifier, "value", None)).strip()
+    if not value:
+        return None
+    return f"identifier {_text(getattr(identifier, 'system', None)).strip()}|{value}"
+
+
+def _subject_keys(reference: Any) -> set[str]:
+    """What names the patient of a Reference: ``Patient/<id>`` (or the reference) and its
+    identifier."""
+    keys = {
+        _patient_part(_reference(reference)),
+        _identifier_key(getattr(reference, "identifier", None)),
+    }
+    return {k for k in keys if k}
+
+
+def _one_subject(resources: list[tuple[Any, str | None]], identifiers: set[str]) -> None:
+    """With no Patient id to compare with, the resources read must not name two patients.
+
+    A subject's reference and identifier name one patient; so do the Patient's identifiers.
+    Different references or identifiers not tied together that way are different patients.
+    """
+    groups: list[tuple[set[str], bool]] = [(set(identifiers), False)] if identifiers else []
+    for resource, _ in resources:
+        if resource.get_resource_type() not in _READ_TYPES:
+            continue
+        keys = _subject_keys(getattr(resource, "subject", None))
+        if not keys:
+            continue
+        joined = [g for g in groups if g[0] & keys]
+        groups = [g for g in groups if not g[0] & keys]
+        groups.append((keys.union(*(g[0] for g in joined)), True))
+    subjects = sorted(" = ".join(sorted(keys)) for keys, read in groups if read)
     if len(subjects) > 1:
         raise FhirError(
             "record",
             [
                 f"has no Patient resource and its resources are about {len(subjects)} patients "
-                f"({', '.join(sorted(subjects))}); pass one patient's record"
+                f"({', '.join(subjects)}); pass one patient's record"
             ],
         )
+
+
+def _subject_problem(resource: Any, references: set[str], identifiers: set[str]) -> str:
+    """Why a resource is not about the record's patient ("" when it is, or may be).
+
+    ``references`` and ``identifiers`` name the patient (either may be empty). A subject with
+    neither a reference nor an identifier cannot be tied to the patient; neither can one given
+    only by identifier when the patient's identifiers are not known. An Observation whose
+    ``focus`` is not the patient is about someone (or something) else.
+    """
+    subject = getattr(resource, "subject", None)
+    if subject is not None:
+        reference = _reference(subject)
+        identifier = _identifier_key(subject.identifier)
+        if not reference and identifier is None:
+            return "its subject has no reference or identifier: cannot be tied to the patient"
+        if reference and references and not _same_patient(reference, references):
+            return "about another patient"
+        if identifier is not None and identifiers and identifier not in identifiers:
+            return "about another patient (its subject identifier is none of the Patient's)"
+        if not reference and references and not identifiers:
+            return (
+                "its subject is given by identifier only and the Patient's identifiers are not "
+                "known: cannot be tied to the patient"
+            )
+    patient = _subject_keys(subject) | identifiers
+    for focus in _list(getattr(resource, "focus", None)):
+        reference = _reference(focus)
+        if reference and references and _same_patient(reference, references):
+            continue
+        if _subject_keys(focus) & patient:
+            continue
+        named = _quoted(reference) if reference else "given without a reference"
+        return f"its focus ({named}) is not the patient: about someone or something else"
+    return ""
 
 
 def _patient_part(reference: str) -> str:
@@ -954,15 +1141,18 @@ def _as_json(value: Any, parameter: str) -> Any:
     return value
 
 
-def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored]]:
-    """Validated resources (with their fullUrl) from one resource or Bundle, and skipped entries."""
+def _collect(
+    data: Any, where: str
+) -> tuple[list[tuple[Any, str | None]], list[FhirIgnored], list[str]]:
+    """Validated resources (with their fullUrl) from one resource or Bundle, skipped entries, and
+    notes (a Bundle that is one page of a search)."""
     if not isinstance(data, dict):
         raise FhirError(where, [f"expected a FHIR resource, got {_describe(data)}"])
     _check_type(data, "(top level)", where)
     if data["resourceType"] != "Bundle":
         resource = _validate(get_fhir_model_class(data["resourceType"]), data, where)
         _check_codes([("", resource)], where)
-        return [(resource, None)], []
+        return [(resource, None)], [], []
     entries = data.get("entry")
     for index, entry in enumerate(entries if isinstance(entries, list) else ()):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
@@ -982,9 +1172,35 @@ def _collect(data: Any, where: str) -> tuple[list[tuple[Any, str | None]], list[
         elif entry.search is not None and entry.search.mode == "outcome":
             key = _key(resource, entry.fullUrl, index)
             skipped.append(FhirIgnored(key, "search outcome, not data"))
+        elif entry.modifierExtension:
+            key = _key(resource, entry.fullUrl, index)
+            url = _quoted(_text(entry.modifierExtension[0].url))
+            reason = f"its Bundle entry has a modifierExtension {url} that is not understood"
+            skipped.append(FhirIgnored(key, f"{reason}: not counted"))
         else:
             items.append((resource, entry.fullUrl))
-    return items, skipped
+    return items, skipped, _page_notes(bundle, where)
+
+
+def _page_notes(bundle: Any, where: str) -> list[str]:
+    """A note when a Bundle is one page of a search: it links to a next page, or its ``total``
+    (the number of matches) is more than the matches it holds."""
+    signs = []
+    if any(_text(link.relation).strip().lower() == "next" for link in _list(bundle.link)):
+        signs.append("it links to a next page")
+    matches = sum(
+        1
+        for entry in _list(bundle.entry)
+        if entry.search is None or entry.search.mode not in ("include", "outcome")
+    )
+    if bundle.total is not None and bundle.total > matches:
+        signs.append(f"it holds {matches} of {bundle.total} matches")
+    if not signs:
+        return []
+    return [
+        f"{where} is one page of a search ({' and '.join(signs)}): resources on other pages "
+        "were not read, so the record may be incomplete"
+    ]
 
 
 def _check_type(resource: dict[str, Any], location: str, where: str) -> None:

@@ -295,3 +295,71 @@ def test_a_cancer_clause_that_does_not_fit_is_dropped_not_cut(tmp_path: Path) ->
     engine = Engine.from_directory(rules)
     (card,) = cards(engine.suggest(["ataxia", "nystagmus"], antibodies=["Yo"], sex="female"))
     assert card["summary"] == f"Possible paraneoplastic syndrome: {name} (high)"
+
+
+def _without_yo() -> dict[str, Any]:
+    request = copy.deepcopy(GOOD)
+    entries = request["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "pns-demo-1-yo"]
+    return request
+
+
+def test_a_condition_saying_an_antibody_is_negative_gives_no_antibody() -> None:
+    negative = {
+        "resourceType": "Condition",
+        "id": "yo-negative",
+        "subject": {"reference": "Patient/pns-demo-1"},
+        "code": {"text": "Anti-Yo antibody negative"},
+    }
+    request = _with_entry(_without_yo(), negative, "conditions")
+    record = read_request(request, ENGINE, on=ON)
+    assert record.antibodies == ()
+    assert [i.reason for i in record.ignored if i.resource == "Condition/yo-negative"] == [
+        "antibody named in 'Anti-Yo antibody negative', which says 'negative': not counted"
+    ]
+    indicators = [c["indicator"] for c in respond(request, ENGINE, on=ON)["cards"]]
+    assert indicators == [c["indicator"] for c in respond(_without_yo(), ENGINE, on=ON)["cards"]]
+    assert indicators != ["warning"]
+
+
+def test_a_condition_about_another_mrn_is_not_counted() -> None:
+    request = copy.deepcopy(GOOD)
+    for entry in request["prefetch"]["conditions"]["entry"]:
+        entry["resource"]["subject"] = {
+            "identifier": {"system": "https://ehr.example.org/mrn", "value": "MRN-OTHER"}
+        }
+    record = read_request(request, ENGINE, on=ON)
+    assert record.findings == ()
+    assert {i.reason for i in record.ignored if i.resource.startswith("Condition/")} == {
+        "about another patient (its subject identifier is none of the Patient's)"
+    }
+
+
+def test_an_undeclared_prefetch_key_is_reported_not_dropped() -> None:
+    request = _with(GOOD, GOOD["prefetch"]["conditions"], "prefetch", "extra")
+    request["prefetch"]["nothing"] = None
+    record = read_request(request, ENGINE, on=ON)
+    assert record.ignored[-1].resource == "prefetch.extra"
+    assert record.ignored[-1].reason == (
+        "not a prefetch key of this service (patient, conditions, observations): not read"
+    )
+    assert len(record.ignored) == len(read_request(GOOD, ENGINE, on=ON).ignored) + 1
+    (card,) = respond(request, ENGINE, on=ON)["cards"]
+    assert "prefetch.extra (not a prefetch key of this service" in card["detail"]
+
+
+def test_a_prefetch_bundle_that_is_one_page_is_noted() -> None:
+    request = copy.deepcopy(GOOD)
+    conditions = request["prefetch"]["conditions"]
+    conditions["link"] = [{"relation": "next", "url": "https://ehr.example.org/fhir/Condition?p=2"}]
+    conditions["total"] = 500
+    record = read_request(request, ENGINE, on=ON)
+    note = (
+        "prefetch.conditions is one page of a search (it links to a next page and it holds "
+        f"{len(conditions['entry'])} of 500 matches): resources on other pages were not read, so "
+        "the record may be incomplete"
+    )
+    assert record.notes[-1] == note
+    (card,) = respond(request, ENGINE, on=ON)["cards"]
+    assert "- note: prefetch.conditions is one page of a search" in card["detail"]
+    assert not any("one page" in n for n in read_request(GOOD, ENGINE, on=ON).notes)

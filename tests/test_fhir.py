@@ -266,6 +266,127 @@ def test_condition_verification_status(status: str | None, used: bool) -> None:
     assert bool(record.ignored) is not used
 
 
+VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        ({"coding": [{"system": VER_STATUS, "code": "Refuted"}]}, "refuted (read from 'Refuted')"),
+        (
+            {"coding": [{"system": VER_STATUS, "code": "ENTERED-IN-ERROR"}]},
+            "entered-in-error (read from 'ENTERED-IN-ERROR')",
+        ),
+        ({"text": "refuted"}, "refuted"),
+        ({"text": "Entered in error."}, "entered-in-error (read from 'Entered in error.')"),
+        ({"coding": [{"code": "x", "display": "Refuted"}]}, "refuted (read from 'Refuted')"),
+        (
+            {"coding": [sct("410516002", "Known absent")]},
+            "refuted (read from 'SNOMED CT 410516002 Known absent')",
+        ),
+        ({"coding": [sct("410594000")]}, "refuted (read from 'SNOMED CT 410594000')"),
+        ({"text": "not present"}, "refuted (read from 'not present')"),
+        (
+            {"coding": [{"system": VER_STATUS, "code": "confirmed"}], "text": "Refuted"},
+            "refuted (read from 'Refuted')",
+        ),
+    ],
+)
+def test_a_refuted_verification_status_is_read_in_any_form(
+    status: dict[str, Any], reason: str
+) -> None:
+    record = read(condition(sct("20262006"), verificationStatus=status))
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [f"verificationStatus {reason}"]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"coding": [{"system": VER_STATUS, "code": "Provisional"}]},
+        {"text": "Confirmed"},
+        {"coding": [sct("410605003", "Confirmed present")]},
+        {
+            "coding": [
+                {"system": "urn:local", "code": "7"},
+                {"system": VER_STATUS, "code": "confirmed"},
+            ]
+        },
+        {},
+    ],
+)
+def test_other_verification_statuses_count(status: dict[str, Any]) -> None:
+    assert read(condition(sct("20262006"), verificationStatus=status)).findings == ("HP:0001251",)
+
+
+def test_a_verification_status_that_is_not_read_is_not_guessed() -> None:
+    status = {"coding": [{"system": "urn:local", "code": "maybe"}]}
+    record = read(condition(sct("20262006"), verificationStatus=status))
+    assert record.findings == ()
+    assert record.ignored[0].reason.startswith(
+        "verificationStatus 'maybe' is not a verification status that is read (unconfirmed, "
+    )
+    assert record.ignored[0].reason.endswith("entered-in-error): not counted")
+
+
+NEGATED = [{"url": "http://example.org/fhir/negated", "valueBoolean": True}]
+
+
+def test_resources_with_a_modifier_extension_are_not_counted() -> None:
+    component = {"code": {"text": "side"}, "valueString": "left", "modifierExtension": NEGATED}
+    record = read(
+        condition(sct("20262006"), modifierExtension=NEGATED),
+        observation("", id="o1", code={"coding": [sct("307699005")]}, modifierExtension=NEGATED),
+        observation("", id="o2", code={"coding": [sct("307699005")]}, component=[component]),
+        condition(sct("20262006"), contained=[{**PATIENT, "modifierExtension": NEGATED}]),
+    )
+    assert record.findings == ("HP:0001251",)  # a contained resource's modifier is its own
+    assert [i.reason for i in record.ignored] == [
+        "modifierExtension 'http://example.org/fhir/negated' is not understood: not counted"
+    ] * 3
+
+
+def test_a_patient_with_a_modifier_extension_gives_no_age_or_sex() -> None:
+    record = read_resources([{**PATIENT, "modifierExtension": NEGATED}], engine=ENGINE, on=ON)
+    assert record.age is None and record.sex is None
+    assert record.notes == (
+        "the Patient has a modifierExtension 'http://example.org/fhir/negated' that is not "
+        "understood; age and sex not read",
+    )
+
+
+def test_a_bundle_entry_with_a_modifier_extension_is_not_counted() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": PATIENT},
+            {"resource": condition(sct("20262006"), id="c"), "modifierExtension": NEGATED},
+        ],
+    }
+    record = read_bundle(bundle, engine=ENGINE, on=ON)
+    assert record.findings == ()
+    assert [(i.resource, i.reason) for i in record.ignored] == [
+        (
+            "Condition/c",
+            "its Bundle entry has a modifierExtension 'http://example.org/fhir/negated' that is "
+            "not understood: not counted",
+        )
+    ]
+
+
+def test_an_observation_whose_results_are_in_components_is_not_counted() -> None:
+    absent = {"coding": [sct("2667000", "Absent")]}
+    component = {"code": {"coding": [sct("20262006")]}, "valueCodeableConcept": absent}
+    record = read(observation("", code={"coding": [sct("20262006")]}, component=[component]))
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "no value, and its results are in components, which are not read: not counted"
+    ]
+    valued = observation("", code={"coding": [sct("20262006")]}, valueBoolean=True)
+    assert read({**valued, "component": [component]}).findings == ("HP:0001251",)
+
+
 # -- antibodies and results -----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "antibody"),
@@ -289,6 +410,36 @@ def test_short_names_need_an_antibody_word(text: str) -> None:
     record = read(observation(text, **POSITIVE))
     assert record.antibodies == ()
     assert len(record.unmapped) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "cue"),
+    [
+        ({"text": "Anti-Yo antibody negative"}, "negative"),
+        ({"text": "Anti-Yo antibody: not detected"}, "not"),
+        ({"text": "anti-Yo antibody - ruled out"}, "ruled out"),
+        ({"text": "Family history of anti-Yo antibody"}, "family"),
+        (
+            {
+                "coding": [
+                    {"system": "urn:local", "code": "x", "display": "Anti-Yo antibody NEGATIVE"}
+                ]
+            },
+            "negative",
+        ),
+    ],
+)
+def test_an_antibody_named_in_a_text_that_denies_or_doubts_it_is_not_counted(
+    code: dict[str, Any], cue: str
+) -> None:
+    as_condition = condition(code=code)
+    as_observation = observation("", code=code, **POSITIVE)
+    for resource in (as_condition, as_observation):
+        record = read(resource)
+        assert record.antibodies == () and record.used == () and record.unmapped == ()
+        (ignored,) = record.ignored
+        assert ignored.reason.endswith(f"which says {cue!r}: not counted")
+        assert ignored.reason.startswith("antibody named in '")
 
 
 def test_a_panel_naming_several_antibodies_is_reported_not_guessed() -> None:
@@ -493,6 +644,101 @@ def test_resources_about_another_patient_are_ignored() -> None:
     record = read(other, absolute)
     assert record.findings == ("HP:0000639",)
     assert record.ignored[0].reason == "about another patient"
+
+
+MRN = {"system": "urn:mrn", "value": "P1"}
+
+
+def test_subjects_given_by_identifier_are_compared_with_the_patients() -> None:
+    patient = {**PATIENT, "identifier": [MRN]}
+    mine = condition(sct("20262006"), subject={"identifier": MRN})
+    theirs = condition(sct("307699005"), subject={"identifier": {**MRN, "value": "P2"}})
+    other_system = condition(sct("307699005"), subject={"identifier": {**MRN, "system": "urn:x"}})
+    both = condition(
+        sct("307699005"), subject={"reference": "Patient/p1", "identifier": {**MRN, "value": "P2"}}
+    )
+    record = read_resources([patient, mine, theirs, other_system, both], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+    assert [i.reason for i in record.ignored] == [
+        "about another patient (its subject identifier is none of the Patient's)"
+    ] * 3
+
+
+def test_subjects_that_cannot_be_tied_to_the_patient_are_not_counted() -> None:
+    by_identifier = condition(sct("20262006"), subject={"identifier": MRN})
+    by_display = condition(sct("20262006"), subject={"display": "Henrike Quellmalz"})
+    record = read(by_identifier, by_display)  # PATIENT has no identifier
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "its subject is given by identifier only and the Patient's identifiers are not known: "
+        "cannot be tied to the patient",
+        "its subject has no reference or identifier: cannot be tied to the patient",
+    ]
+    alone = read_resources([by_display], engine=ENGINE, on=ON)
+    assert alone.findings == () and len(alone.ignored) == 1
+
+
+def test_an_observation_whose_focus_is_not_the_patient_is_not_counted() -> None:
+    coded = {"coding": [sct("20262006")]}
+    mother = observation("", code=coded, focus=[{"reference": "RelatedPerson/mum"}])
+    record = read(mother)
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        "its focus ('RelatedPerson/mum') is not the patient: about someone or something else"
+    ]
+    herself = observation("", code=coded, focus=[{"reference": "Patient/p1"}])
+    assert read(herself).findings == ("HP:0001251",)
+    assert read_resources([herself], engine=ENGINE, on=ON).findings == ("HP:0001251",)
+
+
+def test_without_a_patient_subjects_with_different_identifiers_are_refused() -> None:
+    first = condition(sct("20262006"), subject={"identifier": MRN})
+    second = condition(sct("307699005"), subject={"identifier": {**MRN, "value": "P2"}})
+    with pytest.raises(FhirError, match=r"about 2 patients \(identifier urn:mrn\|P1, "):
+        read_resources([first, second], on=ON)
+    by_reference = condition(sct("307699005"))
+    with pytest.raises(FhirError, match="about 2 patients"):
+        read_resources([first, by_reference], on=ON)
+    # a subject giving both ties them together
+    tied = condition(sct("307699005"), subject={"reference": "Patient/p1", "identifier": MRN})
+    record = read_resources([first, by_reference, tied], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251", "HP:0000639")
+    # and so does a Patient without an id
+    patient = {k: v for k, v in PATIENT.items() if k != "id"}
+    record = read_resources([{**patient, "identifier": [MRN]}, first], engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+
+
+def _searchset(**extra: Any) -> dict[str, Any]:
+    entries = [
+        {"resource": condition(sct("20262006")), "search": {"mode": "match"}},
+        {"resource": PATIENT, "search": {"mode": "include"}},
+    ]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries, **extra}
+
+
+@pytest.mark.parametrize(
+    ("extra", "signs"),
+    [
+        (
+            {"link": [{"relation": "next", "url": "https://x.org/fhir/Condition?page=2"}]},
+            "it links to a next page",
+        ),
+        ({"total": 2}, "it holds 1 of 2 matches"),
+    ],
+)
+def test_a_bundle_that_is_one_page_of_a_search_is_noted(extra: dict[str, Any], signs: str) -> None:
+    record = read_parts({"conditions": _searchset(**extra)}, engine=ENGINE, on=ON)
+    assert record.findings == ("HP:0001251",)
+    assert record.notes == (
+        f"conditions is one page of a search ({signs}): resources on other pages were not read, "
+        "so the record may be incomplete",
+    )
+
+
+def test_a_complete_search_gets_no_note() -> None:
+    complete = _searchset(total=1, link=[{"relation": "self", "url": "https://x.org/fhir/C"}])
+    assert read_parts({"conditions": complete}, engine=ENGINE, on=ON).notes == ()
 
 
 # -- age and sex --------------------------------------------------------------------------------
