@@ -644,6 +644,10 @@ def _condition(reader: _Reader, condition: Any, key: str) -> None:
     if blocked:
         reader.ignored.append(FhirIgnored(key, blocked))
         return
+    denied = _denying_text(condition.code)
+    if terms and denied:
+        reader.ignored.append(FhirIgnored(key, denied))
+        return
     if terms:
         reader.use(key, terms)
         return
@@ -685,11 +689,28 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
             )
         )
         return
-    reason = _not_counted(reader, observation, terms, value_is_finding)
+    reason = _denying_text(observation.code) or (
+        _denying_text(observation.valueCodeableConcept) if value_is_finding else ""
+    )
+    reason = reason or _not_counted(reader, observation, terms, value_is_finding)
     if reason:
         reader.ignored.append(FhirIgnored(key, reason))
     else:
         reader.use(key, terms)
+
+
+def _denying_text(concept: Any) -> str:
+    """Why a coded finding does not count when its concept's text or a display denies or doubts it
+    ("No ataxia", "Negative findings", "Family history of ataxia"): "" when none does."""
+    if concept is None:
+        return ""
+    texts = [_text(getattr(concept, "text", None))]
+    texts += [_text(c.display) for c in _list(getattr(concept, "coding", None))]
+    for text in filter(None, texts):
+        cue = blocking_cue(text)
+        if cue:
+            return f"coded, but its text {_quoted(text)} says {cue!r}: not counted"
+    return ""
 
 
 def _verification(concept: Any) -> str:

@@ -151,7 +151,6 @@ _CUES = (
     "worried",
     "if",
     "risk",
-    "screen",
     "screening",
     "family",
     "mother",

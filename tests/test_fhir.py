@@ -638,6 +638,38 @@ def test_read_parts_with_a_patient_id_ignores_other_patients_without_a_patient_r
     assert [i.reason for i in record.ignored] == ["about another patient"]
 
 
+@pytest.mark.parametrize(
+    ("resource", "text"),
+    [
+        (
+            dict(condition(), code={"coding": [sct("20262006", "Ataxia")], "text": "No ataxia"}),
+            "No ataxia",
+        ),
+        (
+            observation(
+                "Negative findings",
+                valueCodeableConcept={"coding": [sct("20262006", "Ataxia")]},
+            ),
+            "Negative findings",
+        ),
+    ],
+)
+def test_a_coded_finding_whose_text_denies_it_does_not_count(
+    resource: dict[str, Any], text: str
+) -> None:
+    record = read(resource)
+    assert record.findings == ()
+    assert [i.reason for i in record.ignored] == [
+        f"coded, but its text {text!r} says {'no' if text == 'No ataxia' else 'negative'!r}: "
+        "not counted"
+    ]
+
+
+def test_an_antibody_screen_is_not_a_doubt() -> None:
+    record = read(observation("Anti-Yo antibody screen", **POSITIVE))
+    assert record.antibodies == ("pns:anti-yo",)
+
+
 def test_resources_about_another_patient_are_ignored() -> None:
     other = condition(sct("20262006"), subject={"reference": "Patient/someone-else"})
     absolute = condition(sct("307699005"), subject={"reference": "https://x.org/fhir/Patient/p1"})
