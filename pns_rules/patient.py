@@ -253,8 +253,19 @@ def normalize_patient(
             term = found
             if term is None and read_text and parameter == "findings" and given not in unknown:
                 named = _read_text(kb, given)
-                asserted = [(name, term) for name, term, cue in named if cue is None]
-                denied = [(term.label, cue) for _, term, cue in named if cue is not None]
+                # An antibody result is read only from a term of its own ("anti-Yo",
+                # "anti-Yo positive"): in free text, titres, pending tests and lab shorthand
+                # ("anti-Hu <1:10", "anti-Yo sent") say too many things to be read safely.
+                asserted = [
+                    (name, term)
+                    for name, term, cue in named
+                    if cue is None and not _is_antibody(kb, term)
+                ]
+                denied = [
+                    (term.label, f"it says {cue!r}" if cue else _ANTIBODY_IN_TEXT)
+                    for _, term, cue in named
+                    if cue is not None or _is_antibody(kb, term)
+                ]
                 if asserted:
                     for name, term in asserted:
                         present.update(term.maps_to)
@@ -274,14 +285,14 @@ def normalize_patient(
                     if denied:
                         notes.append(
                             f"{given!r} also names {_listed([label for label, _ in denied])}, "
-                            f"not read: {_cues(denied)} (give a finding on its own when the "
+                            f"not read: {_why_not(denied)} (give a finding on its own when the "
                             "patient has it)"
                         )
                     continue
                 if denied:
                     reasons[given] = (
                         f"free text naming {_listed([label for label, _ in denied])}, not read: "
-                        f"{_cues(denied)} (give a finding on its own when the patient has it)"
+                        f"{_why_not(denied)} (give a finding on its own when the patient has it)"
                     )
             if term is None:
                 if given not in unknown:
@@ -311,7 +322,8 @@ def normalize_patient(
         notes.append(
             f"{len(read_labels)} finding{'s were' if several else ' was'} read from free text "
             f"({_listed(read_labels)}): check that the text asserts "
-            f"{'them' if several else 'it'} (a name in the clause of a negation or a doubt is never read)"
+            f"{'them' if several else 'it'} (a name in the clause of a negation or a doubt is never "
+            "read, and the rest of the text is not read at all)"
         )
     if unused:
         several = len(unused) > 1
@@ -390,10 +402,20 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
     return None
 
 
-def _cues(denied: list[tuple[str, str]]) -> str:
-    """Why names in free text were not read: "it says 'no'", "it says 'no' and 'possible'"."""
-    said = list(dict.fromkeys(repr(cue) for _, cue in denied))
-    return f"it says {' and '.join(said)}, so it may deny or doubt them"
+_ANTIBODY_IN_TEXT = "antibodies are read only from a term of their own ('anti-Yo')"
+
+
+def _is_antibody(kb: KnowledgeBase, term: Term) -> bool:
+    return all(kb.findings[f].kind == "antibody" for f in term.maps_to)
+
+
+def _why_not(denied: list[tuple[str, str]]) -> str:
+    """Why names in free text were not read: "it says 'no', so it may deny or doubt them",
+    and/or that antibodies are not read from text."""
+    whys = list(dict.fromkeys(why for _, why in denied))
+    said = [why.removeprefix("it says ") for why in whys if why.startswith("it says ")]
+    parts = [f"it says {' and '.join(said)}, so it may deny or doubt them"] if said else []
+    return "; ".join(parts + [why for why in whys if not why.startswith("it says ")])
 
 
 def _listed(labels: list[str], limit: int = 5) -> str:

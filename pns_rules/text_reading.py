@@ -201,7 +201,136 @@ _CUES = (
     "diagnosed as",
     "attributed to",
     "rather than",
-    "instead of",
+    "instead of",  # Lab results and uncertain results.
+    "nd",
+    "undetectable",
+    "nonreactive",
+    "seronegative",
+    "nad",
+    "wnl",
+    "reference range",
+    "borderline",
+    "indeterminate",
+    "inconclusive",
+    "trace",
+    "insignificant",
+    # Results still to come.
+    "to follow",
+    "outstanding",
+    "tbc",
+    # Doubt, disagreement and mimics.
+    "presumed",
+    "presumptive",
+    "provisional",
+    "working diagnosis",
+    "doubtful",
+    "improbable",
+    "questioned",
+    "differentials",
+    "either",
+    "inconsistent with",
+    "against",
+    "atypical for",
+    "unlike",
+    "mimic",
+    "mimics",
+    "mimicking",
+    "like",
+    "resembling",
+    "pseudo",
+    # Earlier diagnoses set aside.
+    "initially",
+    "thought to be",
+    "revised",
+    "labelled",
+    "labeled",
+    "wrongly",
+    "erroneously",
+    # Work-up, prevention, warnings and other hypotheticals.
+    "work up",
+    "workup",
+    "investigation for",
+    "investigations for",
+    "investigated for",
+    "referred for",
+    "referral",
+    "assessed for",
+    "evaluation of",
+    "evaluation for",
+    "look for",
+    "looking for",
+    "asked about",
+    "enquired about",
+    "whether",
+    "unless",
+    "in the event",
+    "prophylaxis",
+    "prophylactic",
+    "prevent",
+    "prevention",
+    "precautions",
+    "prone",
+    "susceptible",
+    "predisposed",
+    "side effect",
+    "side effects",
+    "adverse effects",
+    "counselled",
+    "counseled",
+    "warned",
+    "advised",
+    "red flags",
+    "safety net",
+    "safety netted",
+    "would",
+    "could",
+    "will",
+    "expected",
+    "anticipated",
+    "prn",
+    "as required",
+    "scale",
+    "score",
+    "gene",
+    # Resolved or inactive.
+    "settled",
+    "subsided",
+    "stopped",
+    "ceased",
+    "abated",
+    "went away",
+    "resolution",
+    "recovered",
+    "corrected",
+    "normalised",
+    "normalized",
+    "healed",
+    "faded",
+    "cleared",
+    "quiescent",
+    "inactive",
+    "burnt out",
+    "refuted",
+    "disproved",
+    "unconfirmed",
+    # Somebody else.
+    "partner",
+    "friend",
+    "neighbour",
+    "neighbor",
+    "carer",
+    "caregiver",
+    "colleague",
+    "child",
+    "kids",
+    "baby",
+    "grandson",
+    "granddaughter",
+    "stepfather",
+    "stepmother",
+    "proband",
+    "index case",
+    "another patient",
 )
 #: A cue is a whole word or phrase of :data:`_CUES`, a word ending in "n't" ("doesn't"), a "?",
 #: or "(-)" ("ataxia (-)"; hyphens are spaces in normalised text, so "-ve" is the cue "ve").
@@ -232,11 +361,84 @@ _WORD = re.compile(r"\w+(?:[:']\w+)*")
 _TOKEN = re.compile(
     r"(?P<word>\w+(?:[:']\w+)*)"
     r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
-    r"|(?P<stop>[;!]|(?<=\S)[.?](?=\s|$))"
+    r"|(?P<stop>[;!]|(?<=[^\s.])[.?](?=\s|$))"
+)
+#: Words whose full stop abbreviates them ("incl. anti-Hu", "vs. HSV", "neg. for ataxia"): it ends
+#: no clause. Neither does a dot leader ("anti-Yo ..... negative") nor a stop after one letter.
+_ABBREVIATIONS = frozenset(
+    {"incl", "etc", "eg", "e.g", "ie", "i.e", "vs", "v", "hx", "h/o", "sig", "evid", "neg", "pos"}
+    | {"approx", "dr", "no", "nos", "resp", "max", "min", "excl", "dx", "ddx", "ref", "cf", "al"}
 )
 #: Brackets of at most this many words, naming nothing, qualify what they follow.
 _SHORT_BRACKET = 3
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
+#: Phrases holding a cue word that deny or doubt nothing (NegEx's pseudo-negations): "ataxia
+#: due to ...", "did not improve", "non-small cell", "antibodies against ...".
+_NOT_CUES = re.compile(
+    r"(?<![\w/])(?:"
+    + "|".join(
+        re.escape(p).replace(r"\ ", r"\s+")
+        for p in (
+            "due to",
+            "non small cell",
+            "not only",
+            "no change",
+            "no increase",
+            "did not improve",
+            "not improve",
+            "not improved",
+            "not improving",
+            "did not respond",
+            "not respond",
+            "not responding",
+            "not controlled",
+            "did not resolve",
+            "not resolved",
+            "not resolving",
+            "cannot walk",
+            "could not walk",
+            "in order to",
+            "high resolution",
+            "antibodies against",
+            "antibody against",
+            "directed against",
+        )
+    )
+    + r")(?![\w/])"
+)
+#: Phrases that hold a known name in another sense ("respiratory depression", "glandular fever",
+#: "falls asleep"): read as nothing, so the name inside them is not read.
+_OTHER_SENSES = (
+    "st depression",
+    "respiratory depression",
+    "marrow depression",
+    "cns depression",
+    "depression of the visual field",
+    "visual field depression",
+    "glandular fever",
+    "rheumatic fever",
+    "scarlet fever",
+    "yellow fever",
+    "hay fever",
+    "typhoid fever",
+    "fever clinic",
+    "breast ptosis",
+    "falls asleep",
+    "unresponsive to",
+    "epilepsy nurse",
+    "epilepsy clinic",
+    "seizure threshold",
+    "pulmonary hypertension",
+    "intracranial hypertension",
+    "portal hypertension",
+    "weight loss surgery",
+    "irritable bowel",
+    "drug hypersensitivity",
+    "detrusor hyperactivity",
+    "plethora of",
+    "tired of",
+    "avoid confusion",
+)
 
 
 def blocking_cue(text: str) -> str | None:
@@ -248,7 +450,7 @@ def blocking_cue(text: str) -> str | None:
     >>> blocking_cue("non-smoker") is not None, blocking_cue("progressive gait ataxia")
     (True, None)
     """
-    match = _CUE_PATTERN.search(_key_of(text))
+    match = next(_cue_matches(_key_of(text)), None)
     if match is None:
         return None
     return "-" if match.group(0) == _MINUS_WORD else match.group(0)
@@ -271,12 +473,15 @@ class TextReader:
     """
 
     def __init__(self, keys: Iterable[str]) -> None:
-        self._keys = tuple(keys)
+        keys = tuple(keys)
+        known = set(keys)
+        self._keys = keys + tuple(k for k in _OTHER_SENSES if k not in known)
+        self._other_senses = frozenset(k for k in _OTHER_SENSES if k not in known)
         self._index: dict[str, tuple[tuple[tuple[str, ...], str], ...]] | None = None
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its index, which the copy builds again on its first read."""
-        return {"_keys": self._keys, "_index": None}
+        return {"_keys": self._keys, "_other_senses": self._other_senses, "_index": None}
 
     def _by_first_word(self) -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
         # Two threads may both build it the first time: the same index, and no lock to be held
@@ -319,14 +524,15 @@ class TextReader:
                 position += 1
                 continue
             end = position + len(match[0])
-            spans.append((match[1], position, end))
+            if match[1] not in self._other_senses:
+                spans.append((match[1], position, end))
             position = end
         # A cue in short brackets that name nothing speaks of what the brackets follow:
         # "anti-Yo (negative)", "ataxia (not present)"; "ataxia (no nystagmus)" keeps its own.
         named = {clauses.paths[i][-1] for _, start, end in spans for i in range(start, end)}
         sizes = Counter(path[-1] for path in clauses.paths)
         cues = []
-        for cue_match in _CUE_PATTERN.finditer(key):
+        for cue_match in _cue_matches(key):
             clause = clauses.clause_at(cue_match.start())
             while (
                 clause in clauses.parents
@@ -360,7 +566,7 @@ class TextReader:
         Text longer than :data:`MAX_SEARCHED_LENGTH` is not searched."""
         key, words = self._words(text)
         found = [entry for n in range(len(words)) for _, entry in self._matches(key, words, n)]
-        return tuple(dict.fromkeys(found))
+        return tuple(k for k in dict.fromkeys(found) if k not in self._other_senses)
 
     @staticmethod
     def _words(text: str) -> tuple[str, list[str]]:
@@ -375,7 +581,9 @@ class TextReader:
         never ``key`` itself (the whole text: a known term is looked up, not searched for)."""
         for entry_words, entry in self._by_first_word().get(words[position], ()):
             end = position + len(entry_words)
-            if entry != key and tuple(words[position:end]) == entry_words:
+            if (entry != key or entry in self._other_senses) and tuple(
+                words[position:end]
+            ) == entry_words:
                 yield entry_words, entry
 
 
@@ -405,7 +613,9 @@ class _Clauses:
                 count += 1
             elif kind == "close" and len(stack) > 1:
                 stack.pop()
-            elif kind == "stop" or (kind == "word" and text in _CLAUSE_WORDS):
+            elif (kind == "stop" and not _abbreviated(key, token.start(), self.words)) or (
+                kind == "word" and text in _CLAUSE_WORDS
+            ):
                 if len(stack) > 1:
                     self.parents[count] = stack[-2]
                 stack[-1] = count
@@ -427,6 +637,24 @@ class _Clauses:
     def clause_at(self, offset: int) -> int:
         """The innermost clause the character at ``offset`` lies in."""
         return self._clauses[bisect.bisect_right(self._offsets, offset) - 1]
+
+
+def _cue_matches(key: str) -> Iterator[re.Match[str]]:
+    """The cues in normalised text, leaving out those inside a phrase that is no cue ("due to")."""
+    spans = [m.span() for m in _NOT_CUES.finditer(key)]
+    for match in _CUE_PATTERN.finditer(key):
+        if not any(start <= match.start() and match.end() <= end for start, end in spans):
+            yield match
+
+
+def _abbreviated(key: str, stop: int, words: list[str]) -> bool:
+    """Whether the full stop at ``key[stop]`` ends an abbreviation ("incl.", "e.g."), not a clause."""
+    if key[stop] != "." or not words:
+        return False
+    before = key[:stop].rsplit(None, 1)[-1] if key[:stop].strip() else ""
+    return (
+        len(words[-1]) == 1 or before.lstrip("(") in _ABBREVIATIONS or words[-1] in _ABBREVIATIONS
+    )
 
 
 def _just_after(key: str, end: int, start: int) -> bool:

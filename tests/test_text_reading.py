@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,10 @@ READABLE_LABELS = sorted(
     for finding in KB.findings.values()
     if len(normalize_term(finding.label)) >= MIN_CONTAINED_LENGTH
     and blocking_cue(finding.label) is None
+    and finding.kind != "antibody"
 )
+#: Antibody labels, which are read only from a term of their own, never from inside text.
+ANTIBODY_LABELS = sorted(f.label for f in KB.findings.values() if f.kind == "antibody")
 
 
 def test_the_reader_reads_whole_words_longest_first_without_overlaps() -> None:
@@ -40,7 +44,9 @@ def test_the_reader_reads_whole_words_longest_first_without_overlaps() -> None:
 
 
 def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
-    reader = TextReader(["ataxia", "gait ataxia", "nystagmus", "diplopia", "non islet tumour"])
+    reader = TextReader(
+        ["ataxia", "gait ataxia", "nystagmus", "diplopia", "non islet tumour", "depression"]
+    )
     cases = {
         "gait ataxia; no diplopia": {"gait ataxia": None, "diplopia": "no"},
         "no diplopia. Gait ataxia": {"diplopia": "no", "gait ataxia": None},
@@ -53,6 +59,12 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         "ataxia- nystagmus+": {"ataxia": "-", "nystagmus": None},
         "ataxia: -; nystagmus": {"ataxia": "-", "nystagmus": None},
         "nystagmus with CD34- cells": {"nystagmus": None},
+        "neg. for ataxia": {"ataxia": "neg"},
+        "fever etc. or diplopia denied": {"diplopia": "denied"},
+        "ataxia ..... negative": {"ataxia": "negative"},
+        "ataxia due to a tumour": {"ataxia": None},
+        "ataxia that did not improve": {"ataxia": None},
+        "ST depression; nystagmus": {"nystagmus": None},
         "no ataxia (nystagmus on gaze)": {"ataxia": "no", "nystagmus": "no"},
         "ataxia (nystagmus) was excluded": {"ataxia": "excluded", "nystagmus": "excluded"},
         "no diplopia but gait ataxia": {"diplopia": "no", "gait ataxia": None},
@@ -96,6 +108,36 @@ def test_a_label_inside_denying_or_doubting_text_never_counts(label: str, cue: s
     result = suggest([text], age=60, sex="female", strict=False)
     assert result.syndromes == ()
     assert [u.given for u in result.unrecognized] == [text]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    label=st.sampled_from(ANTIBODY_LABELS),
+    around=st.sampled_from(["{} positive in serum", "serum {} 1:640", "new {} (confirmed)"]),
+)
+def test_an_antibody_inside_free_text_is_never_read_and_says_why(label: str, around: str) -> None:
+    text = around.format(label)
+    result = suggest([text], age=60, sex="female", strict=False)
+    assert result.findings == () and result.syndromes == ()
+    assert [u.given for u in result.unrecognized] == [text]
+    assert "antibodies are read only from a term of their own" in result.unrecognized[0].reason
+    assert suggest([label], age=60, sex="female").findings[0].label == label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ST depression on ECG",
+        "respiratory depression after opioids",
+        "breast ptosis",
+        "glandular fever as a teenager",
+        "falls asleep easily",
+        "pulmonary hypertension",
+    ],
+)
+def test_a_name_used_in_another_sense_is_not_read(text: str) -> None:
+    result = suggest([text], age=60, sex="female", strict=False)
+    assert result.findings == () and [u.given for u in result.unrecognized] == [text]
 
 
 CUE_TEMPLATES = ["no {}", "{} ruled out", "possible {}", "family history of {}", "{}?"]
