@@ -37,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .consistency import check_rule_directory
 from .engine import Engine
+from .errors import InputError
 from .knowledge import AgeRange, KnowledgeBase
 from .patient import MAX_AGE
 from .reference import reference_fired, rule_holds
@@ -85,6 +86,25 @@ class PatientInput:
 
 
 # -- strategies ---------------------------------------------------------------------------------
+def _checked_kb(kb: object, parameter: str = "kb") -> KnowledgeBase:
+    """``kb`` when it is a rule base (``engine.knowledge_base``), else :class:`InputError`."""
+    if not isinstance(kb, KnowledgeBase):
+        raise InputError(parameter, kb, "a KnowledgeBase, such as engine.knowledge_base")
+    return kb
+
+
+def _checked_result(result: object, parameter: str = "result") -> Differential:
+    if not isinstance(result, Differential):
+        raise InputError(parameter, result, "a Differential, as suggest() returns")
+    return result
+
+
+def _checked_count(value: object, parameter: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(parameter, value, "a whole number of at least 1")
+    return value
+
+
 def sexes() -> st.SearchStrategy[str | None]:
     """``"female"``, ``"male"`` or ``None`` (unknown)."""
     return st.sampled_from([None, "female", "male"])
@@ -99,7 +119,7 @@ def ages(kb: KnowledgeBase | None = None) -> st.SearchStrategy[float | None]:
         st.floats(min_value=0, max_value=MAX_AGE, allow_nan=False),
     ]
     if kb is not None:
-        limits = _age_limits(kb)
+        limits = _age_limits(_checked_kb(kb))
         if limits:
             options.append(st.sampled_from(limits))
     return st.one_of(options)
@@ -120,6 +140,7 @@ def _age_limits(kb: KnowledgeBase) -> list[float]:
 
 def finding_ids(kb: KnowledgeBase) -> st.SearchStrategy[str]:
     """Vocabulary finding ids, those the rules use (all of them if no rule uses any)."""
+    kb = _checked_kb(kb)
     used = sorted({f for rule in kb.rules.values() for f in rule.findings}) or sorted(kb.findings)
     if not used:
         raise ValueError(f"rule base {kb.name!r} has no findings to draw from")
@@ -129,6 +150,9 @@ def finding_ids(kb: KnowledgeBase) -> st.SearchStrategy[str]:
 def spellings(kb: KnowledgeBase, finding_id: str) -> st.SearchStrategy[str]:
     """Every way a user may name a vocabulary finding: its id, label or a synonym, in any case,
     with extra spaces, hyphens or underscores between words."""
+    kb = _checked_kb(kb)
+    if not isinstance(finding_id, str) or finding_id not in kb.findings:
+        raise InputError("finding_id", finding_id, f"a finding id of rule base {kb.name!r}")
     finding = kb.findings[finding_id]
     return st.sampled_from(_variants((finding.id, finding.label, *finding.synonyms)))
 
@@ -191,6 +215,8 @@ def findings(kb: KnowledgeBase, *, max_size: int = 8) -> st.SearchStrategy[list[
     complete a random rule, so that rules of every syndrome fire; and, when the rule base has an
     HPO map, up to two of its more specific or retired HPO ids.
     """
+    kb = _checked_kb(kb)
+    max_size = _checked_count(max_size, "max_size") if max_size != 0 else 0
     mapped = sorted({term.id for term in kb.terms.values() if term.id not in kb.findings})
     return _findings(kb, max_size, mapped)
 
@@ -198,6 +224,7 @@ def findings(kb: KnowledgeBase, *, max_size: int = 8) -> st.SearchStrategy[list[
 def patients(kb: KnowledgeBase, *, max_findings: int = 8) -> st.SearchStrategy[PatientInput]:
     """Patients: :func:`findings`, :func:`ages` (with the rule base's age limits) and
     :func:`sexes`."""
+    kb = _checked_kb(kb)
     return st.builds(
         PatientInput,
         findings=findings(kb, max_size=max_findings).map(tuple),
@@ -212,6 +239,7 @@ def ranking(result: Differential) -> dict[str, Any]:
 
     Two results with equal rankings say the same thing to a clinician.
     """
+    result = _checked_result(result)
     return {
         "categories": [(c.name, c.score, c.level, c.syndromes) for c in result.categories],
         "syndromes": [
@@ -234,7 +262,8 @@ def _scores(result: Differential) -> dict[tuple[str, str], float]:
 def assert_not_lower(before: Differential, after: Differential) -> None:
     """Every candidate of ``before`` is in ``after`` with at least the same score (what adding a
     finding must do)."""
-    later = _scores(after)
+    later = _scores(_checked_result(after, "after"))
+    _checked_result(before, "before")
     for key, score in _scores(before).items():
         assert key in later, f"{key[0]} {key[1]!r} (score {score:g}) was lost"
         assert later[key] >= score, f"{key[0]} {key[1]!r} fell from {score:g} to {later[key]:g}"
@@ -246,6 +275,7 @@ def assert_constraints_respected(
     """Every fired rule holds for the patient (findings ``present``, age, sex), sex-specific
     cancers appear only for that sex or unknown sex, and age-restricted associations only within
     their ages or at unknown age."""
+    kb, result = _checked_kb(kb), _checked_result(result)
     for rule_id in result.fired_rules:
         rule = kb.rules[rule_id]
         assert rule_holds(rule, present, result.age, result.sex), f"rule {rule_id!r} cannot fire"
@@ -269,6 +299,7 @@ def assert_traceable(kb: KnowledgeBase, result: Differential, fired: frozenset[s
     """Every syndrome, category and cancer of ``result`` comes from the rules that ``fired``, and
     every score is what its listed reasons add up to (times the cited factor for a cancer much
     rarer in the patient's sex)."""
+    kb, result = _checked_kb(kb), _checked_result(result)
     assert set(result.fired_rules) == set(fired), "the evidence is not the rules that fired"
     candidates = {s.id: s for s in result.syndromes}
     assert set(candidates) == {kb.rules[r].syndrome for r in fired}
@@ -311,6 +342,7 @@ def assert_scores_consistent(kb: KnowledgeBase, result: Differential) -> None:
     their best syndrome's rank, then their position in its associations), every score is positive
     with the level the manifest gives it, and each syndrome scores the sum over its items of the
     heaviest fired rule, the one marked as counted."""
+    kb, result = _checked_kb(kb), _checked_result(result)
     orders: list[tuple[Sequence[Any], Callable[[Any], Any]]] = [
         (result.syndromes, lambda c: (-c.score, c.id)),
         (result.cancers, _cancer_order(kb, result)),
@@ -369,7 +401,7 @@ def assert_consistent(
 
 # -- property checks ------------------------------------------------------------------------------
 def _engine(rules: Rules) -> Engine:
-    return rules if isinstance(rules, Engine) else Engine.from_directory(rules)
+    return rules if isinstance(rules, Engine) else Engine.from_directory(rules)  # checks the path
 
 
 def _run(
@@ -381,7 +413,7 @@ def _run(
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     }
     if max_examples is not None:
-        options["max_examples"] = max_examples
+        options["max_examples"] = _checked_count(max_examples, "max_examples")
     settings(**options)(given(*strategies)(test))()
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pns_rules import Differential, Engine, testing
+from pns_rules import Differential, Engine, InputError, testing
 from pns_rules.loader import shipped_rules_directory
 from pns_rules.patient import Patient
 from pns_rules.reference import reference_fired
@@ -35,6 +35,28 @@ def test_shipped_rules(check: Callable[..., None]) -> None:
 
 def test_checks_accept_a_rule_directory() -> None:
     testing.check_deterministic(SLICE_RULES, max_examples=10)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: testing.patients(None), "kb"),  # type: ignore[arg-type]
+        (lambda: testing.findings({}, max_size=3), "kb"),  # type: ignore[arg-type]
+        (lambda: testing.findings(KB, max_size=-1), "max_size"),
+        (lambda: testing.spellings(KB, "HP:0000000"), "finding_id"),
+        (lambda: testing.ranking(None), "result"),  # type: ignore[arg-type]
+        (lambda: testing.assert_scores_consistent(KB, "x"), "result"),  # type: ignore[arg-type]
+        (lambda: testing.check_deterministic(ENGINE, max_examples=0), "max_examples"),
+        (lambda: testing.check_deterministic(ENGINE, max_examples="5"), "max_examples"),  # type: ignore[arg-type]
+        (lambda: testing.check_all(None), "path"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_arguments_to_the_curator_api_are_input_errors(
+    call: Callable[[], Any], parameter: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.parameter == parameter
 
 
 def test_shipped_rules_are_consistent() -> None:
