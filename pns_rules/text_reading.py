@@ -674,10 +674,18 @@ def marks_negative(text: str) -> bool:
     )
 
 
+#: "May" with a capital inside a sentence is the month ("onset in May 2021"), not the cue "may".
+_MONTH_MAY = re.compile(r"(?<=[^.!?\s]\s)May\b")
+
+
 def _key_of(text: str) -> str:
     """``text`` normalised for reading, with each minus sign that marks a name negative written
-    as :data:`_MINUS_WORD`."""
-    return normalize_term(_MINUS.sub(_marked, text) if "-" in text else text)
+    as :data:`_MINUS_WORD`, and the month May as "maymonth"."""
+    if "-" in text:
+        text = _MINUS.sub(_marked, text)
+    if "May" in text:
+        text = _MONTH_MAY.sub("maymonth", text)
+    return normalize_term(text)
 
 
 def _marked(match: re.Match[str]) -> str:

@@ -64,6 +64,8 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         "ataxia ..... negative": {"ataxia": "negative"},
         "ataxia due to a tumour": {"ataxia": None},
         "ataxia that did not improve": {"ataxia": None},
+        "onset in May 2021 with ataxia": {"ataxia": None},
+        "ataxia may be present": {"ataxia": "may"},
         "ST depression; nystagmus": {"nystagmus": None},
         "no ataxia (nystagmus on gaze)": {"ataxia": "no", "nystagmus": "no"},
         "ataxia (nystagmus) was excluded": {"ataxia": "excluded", "nystagmus": "excluded"},
