@@ -5,7 +5,8 @@ A name is read only where the text asserts it. Text is cut into clauses (at full
 question and exclamation marks, brackets, and words such as "but", "however" and "except"), and a
 negation, a doubt, a family member or a past misdiagnosis ("no", "possible", "mother",
 "misdiagnosed as") stops every name in its clause from being read, and in the brackets inside that
-clause; short brackets that name nothing ("anti-Yo (negative)") qualify what they follow. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
+clause; brackets that name nothing ("ataxia (not present)"), and a clause after "but" or
+"however" that names nothing ("sought but absent"), qualify what they follow. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
 or night sweats" reads nothing. A few cues look only forward ("rash without itching",
 "ataxia first attributed to stroke"). This follows the scoped negation of NegEx (Chapman et al.
 2001, PMID:12123149) and ConText (Harkema et al. 2009, PMID:19435614), more cautiously: commas
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -41,7 +41,13 @@ MIN_CONTAINED_LENGTH = 5
 #: (normalising makes hyphens spaces, which would lose it): it is read as this word, a cue that
 #: reaches only the name just before it. After a word with a digit it is a marker's notation
 #: ("CD34-", "CD4+CD26- T cells"), left as it is.
-_MINUS = re.compile(r"(?:(?<=[:=])\s*|(?<![\w+/])(?P<word>[\w+/]*\w))-(?=\s|$|[,;.)\]])")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d"
+_MINUS = re.compile(
+    r"(?:(?<=[:=])\s*|(?<![\w+/])(?P<word>[\w+/]*\w))"
+    rf"(?:[{_DASHES}](?=\s|$|[,;.)\]])|\s+[{_DASHES}](?=\s*(?:$|[,;.)\]])))"
+)
+#: "+/-", "+-" and "±" after a name: an equivocal result.
+_EQUIVOCAL = re.compile(r"\+\s*/?\s*-|\u00b1")
 _MINUS_WORD = "minussign"
 
 #: Words and phrases that stop a free-text finding from being read: negation ("no", "without",
@@ -201,7 +207,103 @@ _CUES = (
     "diagnosed as",
     "attributed to",
     "rather than",
-    "instead of",  # Lab results and uncertain results.
+    "instead of",
+    # Doubt, set-aside diagnoses, plans, remote past and other people (a third sweep).
+    "possibility",
+    "potential",
+    "potentially",
+    "tentative",
+    "hypothesis",
+    "hypothesised",
+    "hypothesized",
+    "plausible",
+    "doubt",
+    "doubted",
+    "queried",
+    "qry",
+    "favoured",
+    "favored",
+    "alternatively",
+    "undetermined",
+    "unknown",
+    "tbd",
+    "lacked",
+    "devoid",
+    "unable to elicit",
+    "ruling out",
+    "excludes",
+    "excl",
+    "poss",
+    "prob",
+    "susp",
+    "d/dx",
+    "zero",
+    "vanished",
+    "abolished",
+    "reversed",
+    "cured",
+    "remitted",
+    "complete response",
+    "withdrawn",
+    "retracted",
+    "abandoned",
+    "misread",
+    "to confirm",
+    "await",
+    "tested for",
+    "testing for",
+    "screened for",
+    "evaluated for",
+    "examined for",
+    "checked for",
+    "assessing for",
+    "to evaluate",
+    "to investigate",
+    "investigating",
+    "surveillance",
+    "looked for",
+    "review for",
+    "protocol",
+    "guideline",
+    "leaflet",
+    "support group",
+    "pathognomonic",
+    "as seen in",
+    "can cause",
+    "years ago",
+    "as a child",
+    "in childhood",
+    "in infancy",
+    "as a toddler",
+    "boyfriend",
+    "girlfriend",
+    "fiancee",
+    "flatmate",
+    "roommate",
+    "housemate",
+    "stepbrother",
+    "stepsister",
+    "stepson",
+    "stepdaughter",
+    "grandchild",
+    "grandchildren",
+    "aunts",
+    "uncles",
+    "cousins",
+    "nieces",
+    "nephews",
+    "offspring",
+    "in laws",
+    "classmate",
+    "coworker",
+    "employer",
+    "teacher",
+    "pupil",
+    "client",
+    "sibs",
+    "familial",
+    "hereditary",
+    # Lab results and uncertain results.
     "nd",
     "undetectable",
     "nonreactive",
@@ -289,8 +391,6 @@ _CUES = (
     "anticipated",
     "prn",
     "as required",
-    "scale",
-    "score",
     "gene",
     # Resolved or inactive.
     "settled",
@@ -361,7 +461,7 @@ _WORD = re.compile(r"\w+(?:[:']\w+)*")
 _TOKEN = re.compile(
     r"(?P<word>\w+(?:[:']\w+)*)"
     r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
-    r"|(?P<stop>[;!]|(?<=[^\s.])[.?](?=\s|$))"
+    r"|(?P<stop>(?<![?!])[;!]|(?<=[^\s.])\.(?=\s|$)|(?<=[^\s?!])\?(?=\s|$))"
 )
 #: Words whose full stop abbreviates them ("incl. anti-Hu", "vs. HSV", "neg. for ataxia"): it ends
 #: no clause. Neither does a dot leader ("anti-Yo ..... negative") nor a stop after one letter.
@@ -369,8 +469,6 @@ _ABBREVIATIONS = frozenset(
     {"incl", "etc", "eg", "e.g", "ie", "i.e", "vs", "v", "hx", "h/o", "sig", "evid", "neg", "pos"}
     | {"approx", "dr", "no", "nos", "resp", "max", "min", "excl", "dx", "ddx", "ref", "cf", "al"}
 )
-#: Brackets of at most this many words, naming nothing, qualify what they follow.
-_SHORT_BRACKET = 3
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
 #: Phrases holding a cue word that deny or doubt nothing (NegEx's pseudo-negations): "ataxia
 #: due to ...", "did not improve", "non-small cell", "antibodies against ...".
@@ -402,6 +500,25 @@ _NOT_CUES = re.compile(
             "antibodies against",
             "antibody against",
             "directed against",
+            "unknown origin",
+            "unknown cause",
+            "unknown primary",
+            "no better",
+            "no improvement",
+            "no response",
+            "not responsive",
+            "never improved",
+            "failed to respond",
+            "could barely",
+            "could no longer",
+            "apart from",
+            "other than",
+            "revised graus criteria",
+            "revised criteria",
+            "will start",
+            "pseudo athetosis",
+            "pseudo obstruction",
+            "pseudoathetosis",
         )
     )
     + r")(?![\w/])"
@@ -438,6 +555,48 @@ _OTHER_SENSES = (
     "plethora of",
     "tired of",
     "avoid confusion",
+    "myalgic encephalomyelitis",
+    "acute disseminated encephalomyelitis",
+    "post infectious encephalomyelitis",
+    "alcoholic cerebellar degeneration",
+    "alcohol related cerebellar degeneration",
+    "diabetic autonomic neuropathy",
+    "amyloid autonomic neuropathy",
+    "hereditary sensory and autonomic neuropathy",
+    "ataxia telangiectasia",
+    "friedreich ataxia",
+    "friedreich's ataxia",
+    "spinocerebellar ataxia",
+    "ataxic breathing",
+    "ataxic respiration",
+    "psychogenic seizures",
+    "functional seizures",
+    "dissociative seizures",
+    "seizure diary",
+    "seizure medication",
+    "seizure medications",
+    "anti seizure",
+    "falls clinic",
+    "memory clinic",
+    "myasthenia clinic",
+    "myositis panel",
+    "blood pressure falls",
+    "sodium falls",
+    "weight loss clinic",
+    "weight loss medication",
+    "intentional weight loss",
+    "depression of the st segment",
+    "depression of the skull",
+    "hypnic myoclonus",
+    "physiological myoclonus",
+    "end point nystagmus",
+    "optokinetic nystagmus",
+    "positional nystagmus",
+    "ataxia rating scale",
+    "scale for the assessment and rating of ataxia",
+    "myasthenia gravis composite score",
+    "anxiety and depression scale",
+    "depression scale",
 )
 
 
@@ -527,19 +686,16 @@ class TextReader:
             if match[1] not in self._other_senses:
                 spans.append((match[1], position, end))
             position = end
-        # A cue in short brackets that name nothing speaks of what the brackets follow:
-        # "anti-Yo (negative)", "ataxia (not present)"; "ataxia (no nystagmus)" keeps its own.
+        # A cue in brackets that name nothing speaks of what the brackets follow ("anti-Yo
+        # (negative)", "dermatomyositis (not confirmed on biopsy)"), and so does one after "but"
+        # or "however" that names nothing ("Gottron papules were sought but absent");
+        # "ataxia (no nystagmus)" keeps its own.
         named = {clauses.paths[i][-1] for _, start, end in spans for i in range(start, end)}
-        sizes = Counter(path[-1] for path in clauses.paths)
         cues = []
         for cue_match in _cue_matches(key):
             clause = clauses.clause_at(cue_match.start())
-            while (
-                clause in clauses.parents
-                and clause not in named
-                and sizes[clause] <= _SHORT_BRACKET
-            ):
-                clause = clauses.parents[clause]
+            while clause not in named and clause in clauses.qualified:
+                clause = clauses.qualified[clause]
             cues.append((cue_match.start(), cue_match.end(), cue_match.group(0), clause))
         found: dict[str, str | None] = {}
         for entry, start, end in spans:
@@ -553,6 +709,8 @@ class TextReader:
                     and not (first <= cue_start and cue_end <= last)
                     and (cue_start < first or word not in _FORWARD_CUES)
                     and (word != _MINUS_WORD or _just_after(key, last, cue_start))
+                    # "non" is a prefix: it denies the name it is written on ("non-smoker").
+                    and (word != "non" or _just_after(key, cue_end, first))
                 ),
                 None,
             )
@@ -600,15 +758,20 @@ class _Clauses:
         self.pieces: list[int] = []
         #: Each bracket's clause -> the clause the bracket lies in.
         self.parents: dict[int, int] = {}
+        #: Each bracket's clause, and each clause a turning word starts -> the clause it
+        #: qualifies when it names nothing itself.
+        self.qualified: dict[int, int] = {}
         self._offsets: list[int] = [0]
         self._clauses: list[int] = [0]
         stack = [0]
         count = 1
         piece = 0
+        sizes: dict[int, int] = {}  # clause -> how many words it has so far
+        before_stop = 0  # the clause the last full stop or semicolon ended
         for token in _TOKEN.finditer(key):
             kind, text = token.lastgroup, token.group()
             if kind == "open":
-                self.parents[count] = stack[-1]
+                self.parents[count] = self.qualified[count] = stack[-1]
                 stack.append(count)
                 count += 1
             elif kind == "close" and len(stack) > 1:
@@ -618,10 +781,15 @@ class _Clauses:
             ):
                 if len(stack) > 1:
                     self.parents[count] = stack[-2]
+                if kind == "word":  # "but", "however": qualifies the clause before it
+                    self.qualified[count] = stack[-1] if stack[-1] in sizes else before_stop
+                else:
+                    before_stop = stack[-1]
                 stack[-1] = count
                 count += 1
                 piece += 1
             if kind == "word":
+                sizes[stack[-1]] = sizes.get(stack[-1], 0) + 1
                 self.words.append(text)
                 self.starts.append(token.start())
                 self.ends.append(token.end())
@@ -668,7 +836,9 @@ def marks_negative(text: str) -> bool:
     >>> marks_negative("nystagmus-"), marks_negative("anti-Yo"), marks_negative("CD34-")
     (True, False, False)
     """
-    return "-" in text and any(
+    if _EQUIVOCAL.search(text):
+        return True
+    return _has_dash(text) and any(
         match.group("word") is None or not any(c.isdigit() for c in match.group("word"))
         for match in _MINUS.finditer(text)
     )
@@ -681,7 +851,9 @@ _MONTH_MAY = re.compile(r"(?<=[^.!?\s]\s)May\b")
 def _key_of(text: str) -> str:
     """``text`` normalised for reading, with each minus sign that marks a name negative written
     as :data:`_MINUS_WORD`, and the month May as "maymonth"."""
-    if "-" in text:
+    if "+" in text or "\u00b1" in text:
+        text = _EQUIVOCAL.sub(" equivocal ", text)
+    if _has_dash(text):
         text = _MINUS.sub(_marked, text)
     if "May" in text:
         text = _MONTH_MAY.sub("maymonth", text)
@@ -693,6 +865,10 @@ def _marked(match: re.Match[str]) -> str:
     if word is None:
         return f" {_MINUS_WORD}"
     return match.group(0) if any(c.isdigit() for c in word) else f"{word} {_MINUS_WORD}"
+
+
+def _has_dash(text: str) -> bool:
+    return any(dash in text for dash in _DASHES)
 
 
 def _words_of(key: str) -> list[str]:

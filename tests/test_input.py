@@ -135,6 +135,20 @@ def test_free_text_is_read_exactly_as_its_terms_would_be() -> None:
         "ataxia: -",
         "nystagmus-",
         "dermatomyositis (resolved)",
+        # A fourth sweep: dashes with a space or of other kinds, equivocal signs, long brackets,
+        # "but" with no subject, "??", doubt, plans, remote past, other people.
+        "anti-Yo -",
+        "anti-Hu \u2013",
+        "Gottron papules \u2014",
+        "anti-Yo +/-",
+        "dermatomyositis (not confirmed on muscle biopsy)",
+        "Gottron papules were sought but absent",
+        "opsoclonus reported; however, not confirmed on our examination",
+        "?? dermatomyositis",
+        "raises the possibility of dermatomyositis",
+        "muscle biopsy to confirm dermatomyositis",
+        "dermatomyositis 20 years ago",
+        "her boyfriend has dermatomyositis",
     ],
 )
 def test_free_text_with_a_negation_or_doubt_is_never_read(text: str) -> None:
