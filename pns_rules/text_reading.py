@@ -117,6 +117,7 @@ _CUES = (
     "ve",
     "nil",
     "negative",
+    "negative for",
     "normal",
     "unremarkable",
     "free of",
@@ -436,7 +437,8 @@ _CUES = (
 #: or "(-)" ("ataxia (-)"; hyphens are spaces in normalised text, so "-ve" is the cue "ve").
 _CUE_PATTERN = re.compile(
     r"(?<![\w/+'\u2019])("
-    + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in _CUES)
+    # Longest first, so that "negative for" is one cue, not "negative".
+    + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in sorted(_CUES, key=len, reverse=True))
     + r"|\w*n['\u2019]t"
     + r")(?![\w/])(?!['\u2019](?!s(?!\w)))"
     r"|\?|\(\s*[\u2212\u2013]?\s*\)"
@@ -445,8 +447,17 @@ _CUE_PATTERN = re.compile(
 )
 #: Cues that reach only forward: what comes before them in the clause is asserted ("rash without
 #: itching", "ataxia first attributed to a stroke", "bone pain, treated as fibromyalgia").
+#: Cues that reach only back: what follows them is not theirs ("MRI normal, gait ataxia", "ANA
+#: negative, Gottron papules", "ANA-negative dermatomyositis"). "normal" and "unremarkable" reach
+#: back only to the nearest comma, "and", "or", "with" or "but" ("seizures, CSF normal"; "limbic
+#: encephalitis with normal MRI"), as no finding is normal; "negative" to the clause's start
+#: ("fever and night sweats negative").
+_BACKWARD_CUES = frozenset({"negative", "normal", "unremarkable"})
+_NEAR_CUES = frozenset({"normal", "unremarkable"})
+_NEAR_BOUNDARY = re.compile(r",|\b(?:and|or|with|but)\b")
 _FORWARD_CUES = frozenset(
     {"without", "w/o", "free of", "free from", "rather than", "instead of", "if", "screening"}
+    | {"negative for"}
     | {"watch for", "monitor for", "monitoring for", "assess for", "evaluate for", "check for"}
     | {"test for", "in case"}
     | {"treated as", "diagnosed as", "attributed to", "rule out", "r/o"}
@@ -711,6 +722,8 @@ class TextReader:
                     and (word != _MINUS_WORD or _just_after(key, last, cue_start))
                     # "non" is a prefix: it denies the name it is written on ("non-smoker").
                     and (word != "non" or _just_after(key, cue_end, first))
+                    and (word not in _BACKWARD_CUES or cue_start >= last)
+                    and (word not in _NEAR_CUES or not _NEAR_BOUNDARY.search(key, last, cue_start))
                 ),
                 None,
             )
