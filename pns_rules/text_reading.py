@@ -530,6 +530,13 @@ _NOT_CUES = re.compile(
             "pseudo athetosis",
             "pseudo obstruction",
             "pseudoathetosis",
+            "year old child",
+            "month old child",
+            "child with",
+            "child presenting",
+            "child presented",
+            "month old baby",
+            "baby with",
         )
     )
     + r")(?![\w/])"

@@ -68,6 +68,8 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         "ataxia that did not improve": {"ataxia": None},
         "onset in May 2021 with ataxia": {"ataxia": None},
         "a non-smoker with ataxia": {"ataxia": None},
+        "a 2-year-old child with ataxia": {"ataxia": None},
+        "her child has ataxia": {"ataxia": "child"},
         "diplopia normal, nystagmus and ataxia": {
             "diplopia": "normal",
             "nystagmus": None,
