@@ -46,8 +46,9 @@ _MINUS = re.compile(
     r"(?:(?<=[:=])\s*|(?<![\w+/])(?P<word>[\w+/]*\w))"
     rf"(?:[{_DASHES}](?=\s|$|[,;.)\]])|\s+[{_DASHES}](?=\s*(?:$|[,;.)\]])))"
 )
-#: "+/-", "+-" and "±" after a name: an equivocal result.
-_EQUIVOCAL = re.compile(r"\+\s*/?\s*-|\u00b1")
+#: "+/-", "+-" and "±" after a name: an equivocal result (not "CD4+-T-cells", a name with
+#: hyphens for spaces).
+_EQUIVOCAL = re.compile(r"\+/?-(?!\w)|\u00b1")
 _MINUS_WORD = "minussign"
 
 #: Words and phrases that stop a free-text finding from being read: negation ("no", "without",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pns_rules import InputError, UnknownFindingError, suggest
+from pns_rules import InputError, UnknownFindingError, default_engine, suggest
 from pns_rules.results import READ_FROM_TEXT
 from pns_rules.text_reading import contained_terms
 from tests.helpers import ranking
@@ -227,3 +227,14 @@ def test_very_long_unknown_terms_are_reported_without_slow_matching() -> None:
     result = suggest([huge, "ataxia"], strict=False)
     assert result.unrecognized[0].given == huge
     assert result.unrecognized[0].suggestions == ()
+
+
+def test_every_vocabulary_name_is_recognised_however_its_words_are_joined() -> None:
+    # Curators' spelling variants join words with hyphens: a name holding "+" or a digit before a
+    # hyphen ("CD4+-T-cells") is not a minus or equivocal sign.
+    kb = default_engine().knowledge_base
+    for key, name in kb.suggestion_keys.items():
+        expected = kb.terms[key].id
+        for variant in (name, "-".join(name.split()), "_".join(name.split())):
+            found = suggest([variant], age=60, strict=False).findings
+            assert [f.id for f in found] == [expected], variant
