@@ -1,16 +1,25 @@
 """Finding the known terms free text names ("skin biopsy consistent with Sweet syndrome"): to read
 them as findings, or to suggest them for text that is not read.
 
-A name is read only where the text asserts it. Text is cut into clauses (at full stops, semicolons,
-question and exclamation marks, brackets, and words such as "but", "however" and "except"), and a
-negation, a doubt, a family member or a past misdiagnosis ("no", "possible", "mother",
-"misdiagnosed as") stops every name in its clause from being read, and in the brackets inside that
-clause; brackets that name nothing ("ataxia (not present)"), and a clause after "but" or
-"however" that names nothing ("sought but absent"), qualify what they follow. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and "no fever, weight loss
-or night sweats" reads nothing. A few cues look only forward ("rash without itching",
-"ataxia first attributed to stroke"). This follows the scoped negation of NegEx (Chapman et al.
-2001, PMID:12123149) and ConText (Harkema et al. 2009, PMID:19435614), more cautiously: commas
-and "and" never end a cue's reach, and most cues reach back as well as forward.
+A name is read only where the text asserts it. Text is cut into clauses (at semicolons, full
+stops and question marks that end a word, brackets, and words such as "but", "however" and
+"except"). A negation, a doubt, somebody else, a hypothetical or a set-aside diagnosis ("no",
+"possible", "mother", "watch for", "misdiagnosed as") stops every name in its clause from being
+read, and in the brackets inside that clause. Brackets that name nothing ("ataxia (not
+present)"), and a clause after "but" or "however" that names nothing ("sought but absent"),
+qualify what they follow. So "gait ataxia; no diplopia" reads gait ataxia and not diplopia, and
+"no fever, weight loss or night sweats" reads nothing.
+
+Most cues reach both ways within their clause; a few only forward ("rash without itching",
+"ataxia first attributed to a stroke"), "negative", "normal" and "unremarkable" only back
+("MRI normal, gait ataxia"), and "non" and a trailing minus sign only the name they are written
+on ("non-smoker", "nystagmus-"). Phrases that hold a cue word but deny nothing ("due to", "did
+not improve") and names used in another sense ("ST depression") are set aside first. This
+follows the scoped negation of NegEx (Chapman et al. 2001, PMID:12123149) and ConText (Harkema et
+al. 2009, PMID:19435614), more cautiously: commas and "and" never end a cue's reach.
+
+The reader finds antibodies too, but the caller does not count them from free text (see
+:mod:`pns_rules.patient`): a result's wording is too varied to be read safely.
 """
 
 from __future__ import annotations
