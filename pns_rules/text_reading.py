@@ -491,6 +491,11 @@ _ABBREVIATIONS = frozenset(
     | {"approx", "dr", "no", "nos", "resp", "max", "min", "excl", "dx", "ddx", "ref", "cf", "al"}
 )
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
+_INFORMANTS = (
+    r"(?:husband|wife|partner|spouse|mother|father|mum|mom|dad|parents?|daughter|son|sister|brother"
+    r"|family|carer|caregiver|friend|colleague)"
+)
+_SAW = r"(?:witnessed|noticed|observed|saw|reports?|reported|describes?|described|says|said)"
 #: Phrases holding a cue word that deny or doubt nothing (NegEx's pseudo-negations): "ataxia
 #: due to ...", "did not improve", "non-small cell", "antibodies against ...".
 _NOT_CUES = re.compile(
@@ -549,6 +554,11 @@ _NOT_CUES = re.compile(
             "baby with",
         )
     )
+    # Somebody who saw the patient's finding: "her husband witnessed a seizure", "noticed by his
+    # wife", "according to her mother".
+    + rf"|(?:her|his|the|their)\s+{_INFORMANTS}\s+{_SAW}"
+    + rf"|{_SAW}\s+by\s+(?:her|his|the|their)\s+{_INFORMANTS}"
+    + rf"|(?:according\s+to|collateral\s+(?:history\s+)?from)\s+(?:her|his|the|their)\s+{_INFORMANTS}"
     + r")(?![\w/])"
 )
 #: Phrases that hold a known name in another sense ("respiratory depression", "glandular fever",

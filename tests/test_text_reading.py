@@ -70,6 +70,10 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         "a non-smoker with ataxia": {"ataxia": None},
         "a 2-year-old child with ataxia": {"ataxia": None},
         "her child has ataxia": {"ataxia": "child"},
+        "her husband witnessed nystagmus": {"nystagmus": None},
+        "nystagmus noticed by her family": {"nystagmus": None},
+        "according to his wife, nystagmus": {"nystagmus": None},
+        "her mother has nystagmus": {"nystagmus": "mother"},
         "diplopia normal, nystagmus and ataxia": {
             "diplopia": "normal",
             "nystagmus": None,
