@@ -32,6 +32,7 @@ from .cohort import (
     COLUMNS,
     OUTPUT_COLUMNS,
     RowError,
+    check_columns,
     evaluate_row,
     rank_row,
     summary_fields,
@@ -157,19 +158,14 @@ def read_records(text: TextIO, fmt: str) -> tuple[tuple[str, ...], Iterator[Reco
         return COLUMNS, _json_records(text)
     reader = csv.reader(text, strict=True)
     try:
-        header = tuple(h.strip().lower() for h in next(reader))
+        fields = next(reader)
     except StopIteration:
         raise InputError(
             "input", "<empty file>", "a CSV header: id,age,sex,findings,antibodies"
         ) from None
     except csv.Error as exc:
         raise InputError("input", "<CSV header>", f"a readable CSV header ({exc})") from None
-    if not _valid_header(header):
-        raise InputError(
-            "CSV header",
-            ",".join(header),
-            f"the columns {', '.join(COLUMNS)} (id required, each at most once)",
-        )
+    header = check_columns(fields, "CSV header")
     return header, _csv_records(reader, header)
 
 
@@ -213,9 +209,12 @@ def _checked_format(parameter: str, fmt: object) -> str:
 
 
 def _valid_header(header: tuple[str, ...]) -> bool:
-    """Whether ``header`` names columns of :data:`COLUMNS`, ``id`` among them, each once."""
-    unknown = [h for h in header if h not in COLUMNS]
-    return "id" in header and not unknown and len(set(header)) == len(header)
+    """Whether ``header`` names columns of :data:`COLUMNS` as :func:`read_records` gives them:
+    ``id`` among them, each once, written as in :data:`COLUMNS`."""
+    try:
+        return check_columns(header) == header
+    except InputError:
+        return False
 
 
 def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:

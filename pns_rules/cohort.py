@@ -9,17 +9,19 @@ none (findings, antibodies).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
 import numbers
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
 
 from .engine import Engine
-from .errors import InputError, PnsRulesError
+from .errors import InputError, PnsRulesError, _short_repr
 from .loader import LIST_SEPARATOR
+from .patient import is_instance
 from .results import Differential, Ranking
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "NOTICE",
     "OUTPUT_COLUMNS",
     "RowError",
+    "check_columns",
     "evaluate_row",
     "patient_arguments",
     "rank_row",
@@ -324,3 +327,53 @@ def _run_row(
         return row_id, method(**arguments, strict=strict, read_text=read_text)
     except PnsRulesError as exc:
         raise RowError(str(exc)) from exc
+
+
+def check_columns(columns: Iterable[object], parameter: str = "columns") -> tuple[str, ...]:
+    """The input column (:data:`~pns_rules.cohort.COLUMNS`) each of ``columns`` names, in order.
+
+    This is how ``pns-rules batch`` reads a CSV header and :mod:`pns_rules.frames` a DataFrame's
+    columns: in any order and case, surrounding white space ignored, ``id`` required, each
+    column at most once. Raises :class:`InputError`
+    (``parameter``, the names as given) naming every column that is not an input column, with
+    the closest input column where there is one, or the names that repeat one.
+    """
+    given = list(columns)
+    names = [_column_name(c) for c in given]
+    problems = []
+    unknown = [c for c, name in zip(given, names, strict=True) if name not in COLUMNS]
+    if unknown:
+        problems.append(
+            "unknown "
+            + ("column " if len(unknown) == 1 else "columns ")
+            + ", ".join(_unknown_column(c) for c in unknown)
+        )
+    for column in COLUMNS:
+        repeats = [c for c, name in zip(given, names, strict=True) if name == column]
+        if len(repeats) > 1:
+            problems.append(
+                f"{', '.join(_short_repr(c) for c in repeats)} name the same column {column!r}"
+            )
+    if "id" not in names:
+        problems.append("no id column")
+    if problems:
+        raise InputError(
+            parameter,
+            given,
+            f"the columns {', '.join(COLUMNS)} (id required, each at most once, in any order and "
+            f"case); {'; '.join(problems)}",
+        )
+    return tuple(name for name in names if name is not None)
+
+
+def _column_name(column: object) -> str | None:
+    """The input column ``column`` names when it is text, ignoring case and white space."""
+    if not is_instance(column, str):
+        return None
+    return str.lower(str.strip(cast(str, column)))  # a str subclass's own methods never run
+
+
+def _unknown_column(column: object) -> str:
+    name = _column_name(column)
+    matches = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.6) if name else []
+    return _short_repr(column) + (f" (did you mean {matches[0]!r}?)" if matches else "")

@@ -14,7 +14,6 @@ its reason in the ``error`` column and empty results: it never fails the partiti
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import threading
@@ -23,9 +22,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from .cohort import COLUMNS, NOTICE, OUTPUT_COLUMNS, RowError, rank_row
+from .cohort import COLUMNS, NOTICE, OUTPUT_COLUMNS, RowError, check_columns, rank_row
 from .engine import Engine, default_engine
-from .errors import InputError, _short_repr
+from .errors import InputError
 from .loader import _path_text
 from .patient import is_instance
 
@@ -101,55 +100,6 @@ def check_options(strict: object, read_text: object) -> None:
         raise InputError("strict", strict, "True or False")
     if not is_instance(read_text, bool):
         raise InputError("read_text", read_text, "True or False")
-
-
-def check_columns(columns: Iterable[object], parameter: str = "columns") -> tuple[str, ...]:
-    """The input column (:data:`~pns_rules.cohort.COLUMNS`) each of ``columns`` names, in order.
-
-    Names are read as ``pns-rules batch`` reads a CSV header: in any order and case, surrounding
-    white space ignored, ``id`` required, each column at most once. Raises :class:`InputError`
-    (``parameter``, the names as given) naming every column that is not an input column, with
-    the closest input column where there is one, or the names that repeat one.
-    """
-    given = list(columns)
-    names = [_column_name(c) for c in given]
-    problems = []
-    unknown = [c for c, name in zip(given, names, strict=True) if name not in COLUMNS]
-    if unknown:
-        problems.append(
-            "unknown "
-            + ("column " if len(unknown) == 1 else "columns ")
-            + ", ".join(_unknown_column(c) for c in unknown)
-        )
-    for column in COLUMNS:
-        repeats = [c for c, name in zip(given, names, strict=True) if name == column]
-        if len(repeats) > 1:
-            problems.append(
-                f"{', '.join(_short_repr(c) for c in repeats)} name the same column {column!r}"
-            )
-    if "id" not in names:
-        problems.append("no id column")
-    if problems:
-        raise InputError(
-            parameter,
-            given,
-            f"the columns {', '.join(COLUMNS)} (id required, each at most once, in any order and "
-            f"case); {'; '.join(problems)}",
-        )
-    return tuple(name for name in names if name is not None)
-
-
-def _column_name(column: object) -> str | None:
-    """The input column ``column`` names when it is text, ignoring case and white space."""
-    if not is_instance(column, str):
-        return None
-    return str.lower(str.strip(cast(str, column)))  # a str subclass's own methods never run
-
-
-def _unknown_column(column: object) -> str:
-    name = _column_name(column)
-    matches = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.6) if name else []
-    return _short_repr(column) + (f" (did you mean {matches[0]!r}?)" if matches else "")
 
 
 def _cell(value: Any) -> Any:
