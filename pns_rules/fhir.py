@@ -1113,15 +1113,23 @@ def _subject_problem(resource: Any, references: set[str], identifiers: set[str])
     return ""
 
 
+_VERSION = re.compile(r"/_history/[^/]*$")
+
+
+def _without_version(reference: str) -> str:
+    """A reference without its ``/_history/<version>`` part."""
+    return _VERSION.sub("", reference)
+
+
 def _patient_part(reference: str) -> str:
     """``Patient/<id>`` of a subject reference (relative or absolute), or the reference itself."""
-    reference = re.sub(r"/_history/[^/]*$", "", reference)
+    reference = _without_version(reference)
     match = re.search(r"(?:^|/)(Patient/[^/]+)$", reference)
     return match.group(1) if match else reference
 
 
 def _same_patient(reference: str, patient: set[str]) -> bool:
-    reference = re.sub(r"/_history/[^/]*$", "", reference)
+    reference = _without_version(reference)
     if reference in patient:
         return True
     return any(p.startswith("Patient/") and reference.endswith("/" + p) for p in patient)
