@@ -487,7 +487,7 @@ _TOKEN = re.compile(
 #: Words whose full stop abbreviates them ("incl. anti-Hu", "vs. HSV", "neg. for ataxia"): it ends
 #: no clause. Neither does a dot leader ("anti-Yo ..... negative") nor a stop after one letter.
 _ABBREVIATIONS = frozenset(
-    {"incl", "etc", "eg", "e.g", "ie", "i.e", "vs", "v", "hx", "h/o", "sig", "evid", "neg", "pos"}
+    {"incl", "etc", "eg", "ie", "vs", "hx", "sig", "evid", "neg", "pos"}
     | {"approx", "dr", "no", "nos", "resp", "max", "min", "excl", "dx", "ddx", "ref", "cf", "al"}
 )
 _CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
@@ -796,8 +796,6 @@ class _Clauses:
         self.paths: list[tuple[int, ...]] = []
         #: Words in the same piece between stops and turning words (brackets do not cut it).
         self.pieces: list[int] = []
-        #: Each bracket's clause -> the clause the bracket lies in.
-        self.parents: dict[int, int] = {}
         #: Each bracket's clause, and each clause a turning word starts -> the clause it
         #: qualifies when it names nothing itself.
         self.qualified: dict[int, int] = {}
@@ -811,7 +809,7 @@ class _Clauses:
         for token in _TOKEN.finditer(key):
             kind, text = token.lastgroup, token.group()
             if kind == "open":
-                self.parents[count] = self.qualified[count] = stack[-1]
+                self.qualified[count] = stack[-1]
                 stack.append(count)
                 count += 1
             elif kind == "close" and len(stack) > 1:
@@ -819,8 +817,6 @@ class _Clauses:
             elif (kind == "stop" and not _abbreviated(key, token.start(), self.words)) or (
                 kind == "word" and text in _CLAUSE_WORDS
             ):
-                if len(stack) > 1:
-                    self.parents[count] = stack[-2]
                 if kind == "word":  # "but", "however": qualifies the clause before it
                     self.qualified[count] = stack[-1] if stack[-1] in sizes else before_stop
                 else:
@@ -856,13 +852,9 @@ def _cue_matches(key: str) -> Iterator[re.Match[str]]:
 
 
 def _abbreviated(key: str, stop: int, words: list[str]) -> bool:
-    """Whether the full stop at ``key[stop]`` ends an abbreviation ("incl.", "e.g."), not a clause."""
-    if key[stop] != "." or not words:
-        return False
-    before = key[:stop].rsplit(None, 1)[-1] if key[:stop].strip() else ""
-    return (
-        len(words[-1]) == 1 or before.lstrip("(") in _ABBREVIATIONS or words[-1] in _ABBREVIATIONS
-    )
+    """Whether the full stop at ``key[stop]`` ends an abbreviation ("incl.", "e.g."), not a
+    clause: the word before it is one letter or one of :data:`_ABBREVIATIONS`."""
+    return key[stop] == "." and bool(words) and (len(words[-1]) == 1 or words[-1] in _ABBREVIATIONS)
 
 
 def _just_after(key: str, end: int, start: int) -> bool:
@@ -878,10 +870,7 @@ def marks_negative(text: str) -> bool:
     """
     if _EQUIVOCAL.search(text):
         return True
-    return _has_dash(text) and any(
-        match.group("word") is None or not any(c.isdigit() for c in match.group("word"))
-        for match in _MINUS.finditer(text)
-    )
+    return _has_dash(text) and any(_is_mark(match) for match in _MINUS.finditer(text))
 
 
 #: "May" with a capital inside a sentence is the month ("onset in May 2021"), not the cue "may".
@@ -900,11 +889,17 @@ def _key_of(text: str) -> str:
     return normalize_term(text)
 
 
-def _marked(match: re.Match[str]) -> str:
+def _is_mark(match: re.Match[str]) -> bool:
+    """Whether a :data:`_MINUS` match marks a name negative: after a colon, or after a word with
+    no digit (not a marker's notation such as "CD34-")."""
     word = match.group("word")
-    if word is None:
-        return f" {_MINUS_WORD}"
-    return match.group(0) if any(c.isdigit() for c in word) else f"{word} {_MINUS_WORD}"
+    return word is None or not any(c.isdigit() for c in word)
+
+
+def _marked(match: re.Match[str]) -> str:
+    if not _is_mark(match):
+        return match.group(0)
+    return f"{match.group('word') or ''} {_MINUS_WORD}"
 
 
 def _has_dash(text: str) -> bool:
