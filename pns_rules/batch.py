@@ -40,6 +40,7 @@ from .cohort import (
 )
 from .engine import Engine, default_engine
 from .errors import EngineError, InputError, UnknownFindingError, _join_choices, _short_repr
+from .patient import check_flag
 
 __all__ = [
     "EXIT_ROWS_FAILED",
@@ -510,8 +511,7 @@ def _checked_options(options: object) -> Options:
     if not isinstance(options, Options):
         raise InputError("options", options, "a pns_rules.batch.Options, or None for the defaults")
     for name in ("strict", "read_text", "full"):
-        if not isinstance(getattr(options, name), bool):
-            raise InputError(f"options.{name}", getattr(options, name), "True or False")
+        check_flag(f"options.{name}", getattr(options, name))
     _checked_format("options.output_format", options.output_format)
     if options.full and options.output_format == "csv":
         raise InputError(

@@ -35,7 +35,7 @@ import attrs
 from .errors import InputError, RuleFileError
 from .knowledge import AgeRange, CancerLink, KnowledgeBase, Rule
 from .loader import Problem, inspect_rule_directory
-from .patient import AGE_DECIMALS, MAX_AGE, is_instance
+from .patient import AGE_DECIMALS, MAX_AGE, check_flag, is_instance
 from .vocabulary import normalize_term
 
 __all__ = ["CODES", "CheckReport", "check_knowledge_base", "check_rule_directory", "implies"]
@@ -124,9 +124,7 @@ class CheckReport:
 def _strict(strict: object) -> bool:
     """``strict`` itself; :class:`InputError` unless it is ``True`` or ``False`` (a truthy
     ``"no"`` must not count warnings as errors)."""
-    if not is_instance(strict, bool):
-        raise InputError("strict", strict, "True or False")
-    return bool(strict)
+    return check_flag("strict", strict)
 
 
 def check_rule_directory(directory: str | os.PathLike[str]) -> CheckReport:
@@ -186,8 +184,7 @@ def check_knowledge_base(
             locations,
             "None, or a mapping of (kind, id) to (file, line), as inspect_rule_directory reports it",
         )
-    if not is_instance(orphans, bool):
-        raise InputError("orphans", orphans, "True or False")
+    check_flag("orphans", orphans)
     known = locations or {}
 
     def where(kind: str, entry_id: str) -> Location:

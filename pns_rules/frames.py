@@ -26,7 +26,7 @@ from .cohort import COLUMNS, NOTICE, OUTPUT_COLUMNS, RowError, check_columns, ra
 from .engine import Engine, default_engine
 from .errors import InputError
 from .loader import _path_text
-from .patient import is_instance
+from .patient import check_flag, is_instance
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -96,10 +96,8 @@ def rule_directory(rules: object) -> str | None:
 def check_options(strict: object, read_text: object) -> None:
     """Raise :class:`InputError` unless ``strict`` and ``read_text`` are both ``True`` or
     ``False`` (checked once per call, not reported on every row)."""
-    if not is_instance(strict, bool):
-        raise InputError("strict", strict, "True or False")
-    if not is_instance(read_text, bool):
-        raise InputError("read_text", read_text, "True or False")
+    check_flag("strict", strict)
+    check_flag("read_text", read_text)
 
 
 def _cell(value: Any) -> Any:

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TERM_LENGTH",
     "Patient",
     "check_age",
+    "check_flag",
     "check_sex",
     "is_instance",
     "normalize_patient",
@@ -59,6 +60,14 @@ def is_instance(value: object, kind: type | tuple[type, ...]) -> bool:
         raise
     except Exception:
         return False
+
+
+def check_flag(parameter: str, value: object) -> bool:
+    """``value`` when it is ``True`` or ``False``; :class:`InputError` naming ``parameter``
+    otherwise (a truthy ``"no"`` must not switch anything on)."""
+    if not is_instance(value, bool):
+        raise InputError(parameter, value, "True or False")
+    return bool(value)
 
 
 def check_age(age: object) -> float | None:
@@ -191,10 +200,8 @@ def normalize_patient(
     Raises :class:`InputError` for a bad argument and :class:`UnknownFindingError` for unknown terms
     (unless ``strict`` is false, when they are reported in ``Patient.unrecognized``).
     """
-    if not is_instance(strict, bool):
-        raise InputError("strict", strict, "True or False")
-    if not is_instance(read_text, bool):
-        raise InputError("read_text", read_text, "True or False")
+    check_flag("strict", strict)
+    check_flag("read_text", read_text)
     checked_age = check_age(age)
     checked_sex = check_sex(sex)
     finding_terms = _terms(findings, "findings")
@@ -256,16 +263,13 @@ def normalize_patient(
                 # An antibody result is read only from a term of its own ("anti-Yo",
                 # "anti-Yo positive"): in free text, titres, pending tests and lab shorthand
                 # ("anti-Hu <1:10", "anti-Yo sent") say too many things to be read safely.
-                asserted = [
-                    (name, term)
-                    for name, term, cue in named
-                    if cue is None and not _is_antibody(kb, term)
-                ]
-                denied = [
-                    (term.label, f"it says {cue!r}" if cue else _ANTIBODY_IN_TEXT)
-                    for _, term, cue in named
-                    if cue is not None or _is_antibody(kb, term)
-                ]
+                asserted: list[tuple[str, Term]] = []
+                denied: list[tuple[str, str | None]] = []  # label, cue (None: an antibody)
+                for name, named_term, cue in named:
+                    if _is_antibody(kb, named_term) or cue is not None:
+                        denied.append((named_term.label, cue))
+                    else:
+                        asserted.append((name, named_term))
                 if asserted:
                     for name, term in asserted:
                         present.update(term.maps_to)
@@ -409,13 +413,12 @@ def _is_antibody(kb: KnowledgeBase, term: Term) -> bool:
     return all(kb.findings[f].kind == "antibody" for f in term.maps_to)
 
 
-def _why_not(denied: list[tuple[str, str]]) -> str:
+def _why_not(denied: list[tuple[str, str | None]]) -> str:
     """Why names in free text were not read: "it says 'no', so it may deny or doubt them",
-    and/or that antibodies are not read from text."""
-    whys = list(dict.fromkeys(why for _, why in denied))
-    said = [why.removeprefix("it says ") for why in whys if why.startswith("it says ")]
+    and/or that antibodies are not read from text (a name with no cue is an antibody)."""
+    said = list(dict.fromkeys(repr(cue) for _, cue in denied if cue is not None))
     parts = [f"it says {' and '.join(said)}, so it may deny or doubt them"] if said else []
-    return "; ".join(parts + [why for why in whys if not why.startswith("it says ")])
+    return "; ".join(parts + ([_ANTIBODY_IN_TEXT] if any(c is None for _, c in denied) else []))
 
 
 def _listed(labels: list[str], limit: int = 5) -> str:
