@@ -868,7 +868,7 @@ def marks_negative(text: str) -> bool:
     >>> marks_negative("nystagmus-"), marks_negative("anti-Yo"), marks_negative("CD34-")
     (True, False, False)
     """
-    if _EQUIVOCAL.search(text):
+    if _has_equivocal(text):
         return True
     return _has_dash(text) and any(_is_mark(match) for match in _MINUS.finditer(text))
 
@@ -880,7 +880,7 @@ _MONTH_MAY = re.compile(r"(?<=[^.!?\s]\s)May\b")
 def _key_of(text: str) -> str:
     """``text`` normalised for reading, with each minus sign that marks a name negative written
     as :data:`_MINUS_WORD`, and the month May as "maymonth"."""
-    if "+" in text or "\u00b1" in text:
+    if _has_equivocal(text):
         text = _EQUIVOCAL.sub(" equivocal ", text)
     if _has_dash(text):
         text = _MINUS.sub(_marked, text)
@@ -900,6 +900,12 @@ def _marked(match: re.Match[str]) -> str:
     if not _is_mark(match):
         return match.group(0)
     return f"{match.group('word') or ''} {_MINUS_WORD}"
+
+
+def _has_equivocal(text: str) -> bool:
+    """Whether ``text`` holds an equivocal sign ("+/-", "±"); a plain ``in`` test first, as every
+    term given is asked."""
+    return ("+" in text or "\u00b1" in text) and _EQUIVOCAL.search(text) is not None
 
 
 def _has_dash(text: str) -> bool:
