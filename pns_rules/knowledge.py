@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from .antibody_names import AntibodyNames
 from .hpo_terms import HpoTermIndex
 from .text_reading import TextReader
 
@@ -283,3 +284,6 @@ class KnowledgeBase:
     #: finds the terms a free-text finding names ("biopsy consistent with Sweet syndrome"),
     #: indexed on first use; ``None`` reads nothing
     text_reader: TextReader | None = attrs.field(default=None, eq=False)
+    #: the vocabulary's antibodies by compact name ("SOX-1", "GABA(B)R"), indexed on first use;
+    #: ``None`` matches names only as the vocabulary writes them
+    antibody_names: AntibodyNames | None = attrs.field(default=None, eq=False)

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from .antibody_names import AntibodyNames
 from .errors import InputError, RuleFileError
 from .hpo_terms import FILE_NAME as HPO_TERMS_INDEX_FILE
 from .hpo_terms import HpoTermIndex, retired_note
@@ -312,6 +313,9 @@ class _Builder:
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
             hpo_terms=self._hpo_terms(hpo_release),
             text_reader=TextReader(self.terms),
+            antibody_names=AntibodyNames(
+                self.terms, [f.id for f in self.findings.values() if f.kind == "antibody"]
+            ),
         )
 
     def _read_bytes(self, path: Path, code: str) -> bytes | None:

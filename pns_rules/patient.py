@@ -8,11 +8,12 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from .antibody_names import antibody_term
 from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
-from .text_reading import contained_terms, marks_negative
+from .text_reading import contained_terms, ends_with_minus, marks_negative
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
 
 __all__ = [
@@ -223,8 +224,10 @@ def normalize_patient(
             elif len(given) > MAX_TERM_LENGTH:
                 found = looked_up[given] = None
                 reasons.setdefault(given, f"longer than {MAX_TERM_LENGTH:,} characters")
-            elif marks_negative(given):  # "nystagmus-": a result, read as free text
+            elif marks_negative(given) or ends_with_minus(given):
+                # "nystagmus-", "anti-CASPR2-": a result, read as free text
                 found = looked_up[given] = None
+                reasons.setdefault(given, _MARKED_RESULT)
             else:
                 key = normalize_term(given)
                 found = terms.get(key)
@@ -293,7 +296,7 @@ def normalize_patient(
                             "patient has it)"
                         )
                     continue
-                if denied:
+                if (denied and reasons.get(given) != _MARKED_RESULT) or any(c for _, c in denied):
                     reasons[given] = (
                         f"free text naming {_listed([label for label, _ in denied])}, not read: "
                         f"{_why_not(denied)} (give a finding on its own when the patient has it)"
@@ -351,61 +354,10 @@ def normalize_patient(
     )
 
 
-_ANTIBODY_PREFIXES = ("anti ",)
-#: At most this many wrappers ("anti", "antibody", "IgG", "positive"...) are taken off a name.
-MAX_WRAPPERS = 6
-_ANTIBODY_SUFFIXES = (
-    " positivity",
-    " autoantibodies",
-    " autoantibody",
-    " antibodies",
-    " antibody",
-    " positive",
-    " abs",
-    " ab",
-    " igg",
-    "+",
+_MARKED_RESULT = (
+    "a minus sign, dash or '+/-' marks it as a negative or equivocal result: not counted (give "
+    "the name alone when the patient has it)"
 )
-
-
-def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
-    """The antibody a normalised ``key`` names once the usual wrappers are taken off.
-
-    Laboratories and clinicians write the same antibody many ways: "anti-P/Q-type VGCC",
-    "P/Q-type VGCC antibodies", "Hu Ab", "anti-Yo positive". The vocabulary lists the core names;
-    this strips an "anti" prefix and suffixes such as "antibody", "Ab", "IgG" or "positive", adds
-    an "anti" prefix, and accepts the result only if it names antibodies and nothing else.
-    """
-    cores = {key}
-    changed = True
-    rounds = 0
-    # Each round takes one more wrapper off; a few suffice for real names, and the cap keeps a
-    # hostile term ("x" followed by a thousand "+") from costing a second per call.
-    while changed and rounds < MAX_WRAPPERS:
-        changed = False
-        rounds += 1
-        for core in list(cores):
-            for suffix in _ANTIBODY_SUFFIXES:
-                if core.endswith(suffix) and len(core) > len(suffix):
-                    stripped = core[: -len(suffix)].strip()
-                    if stripped not in cores:
-                        cores.add(stripped)
-                        changed = True
-            for prefix in _ANTIBODY_PREFIXES:
-                if core.startswith(prefix) and len(core) > len(prefix):
-                    stripped = core[len(prefix) :].strip()
-                    if stripped not in cores:
-                        cores.add(stripped)
-                        changed = True
-    if cores == {key}:
-        return None
-    for core in sorted(cores | {f"anti {c}" for c in cores}, key=lambda c: (-len(c), c)):
-        term = kb.terms.get(core)
-        if term is not None and all(kb.findings[f].kind == "antibody" for f in term.maps_to):
-            return term
-    return None
-
-
 _ANTIBODY_IN_TEXT = "antibodies are read only from a term of their own ('anti-Yo')"
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "TextReader",
     "blocking_cue",
     "contained_terms",
+    "ends_with_minus",
     "marks_negative",
 ]
 
@@ -871,6 +872,17 @@ def marks_negative(text: str) -> bool:
     if _has_equivocal(text):
         return True
     return _has_dash(text) and any(_is_mark(match) for match in _MINUS.finditer(text))
+
+
+def ends_with_minus(term: str) -> bool:
+    """Whether a term given on its own ends with a minus sign or dash: "anti-CASPR2-" and
+    "GAD65 -" are results, even though a minus after a word with a digit marks nothing inside
+    text ("CD34-"). No vocabulary name ends with one.
+
+    >>> ends_with_minus("anti-CASPR2 -"), ends_with_minus("anti-CASPR2")
+    (True, False)
+    """
+    return term.rstrip()[-1:] in _DASHES if term else False
 
 
 #: "May" with a capital inside a sentence is the month ("onset in May 2021"), not the cue "may".

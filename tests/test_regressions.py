@@ -169,7 +169,7 @@ def test_taking_antibody_wrappers_off_a_hostile_term_is_bounded() -> None:
     # of them): 100,000 such terms would have taken a day and a half.
     import attrs
 
-    from pns_rules.patient import antibody_term
+    from pns_rules.antibody_names import antibody_term
     from pns_rules.vocabulary import normalize_term
 
     kb = Engine.shipped().knowledge_base
