@@ -475,6 +475,10 @@ _FORWARD_CUES = frozenset(
     | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken"}
 )
 _WORD = re.compile(r"\w+(?:[:']\w+)*")
+#: Words that join coordinated modifiers ("truncal and gait ataxia"), and how many modifiers
+#: back from a name are read.
+_COORDINATORS = frozenset({"and", "or"})
+_MAX_COORDINATED = 4
 #: What ends a clause: a semicolon, an exclamation mark, and a full stop or question mark that
 #: ends a word ("5.4" is one number, and "?Sweet syndrome" and "? Sweet syndrome" query what
 #: follows), and words that turn to something else. Brackets open
@@ -675,11 +679,17 @@ class TextReader:
         known = set(keys)
         self._keys = keys + tuple(k for k in _OTHER_SENSES if k not in known)
         self._other_senses = frozenset(k for k in _OTHER_SENSES if k not in known)
+        self._known = frozenset(known)
         self._index: dict[str, tuple[tuple[tuple[str, ...], str], ...]] | None = None
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its index, which the copy builds again on its first read."""
-        return {"_keys": self._keys, "_other_senses": self._other_senses, "_index": None}
+        return {
+            "_keys": self._keys,
+            "_other_senses": self._other_senses,
+            "_known": self._known,
+            "_index": None,
+        }
 
     def _by_first_word(self) -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
         # Two threads may both build it the first time: the same index, and no lock to be held
@@ -724,6 +734,7 @@ class TextReader:
             end = position + len(match[0])
             if match[1] not in self._other_senses:
                 spans.append((match[1], position, end))
+                spans.extend(self._coordinated(key, clauses, match[1], position, end, spans))
             position = end
         # A cue in brackets that name nothing speaks of what the brackets follow ("anti-Yo
         # (negative)", "dermatomyositis (not confirmed on biopsy)"), and so does one after "but"
@@ -758,6 +769,45 @@ class TextReader:
             if found.get(entry, "") is not None:
                 found[entry] = cue
         return tuple(Named(entry, cue) for entry, cue in found.items())
+
+    def _coordinated(
+        self,
+        key: str,
+        clauses: _Clauses,
+        entry: str,
+        start: int,
+        end: int,
+        spans: list[tuple[str, int, int]],
+    ) -> list[tuple[str, int, int]]:
+        """The names that words coordinated before a name of two or more words form with its
+        last words: "truncal and gait ataxia" names truncal ataxia too, and "proximal, distal or
+        limb weakness" proximal and distal weakness where the vocabulary has them. Each spans
+        from its first word to the end of ``entry``, so a cue before the list reaches it."""
+        words = clauses.words
+        head = words[start + 1 : end]
+        if not head:
+            return []
+        taken = {i for _, first, last in spans for i in range(first, last)}
+        found: list[tuple[str, int, int]] = []
+        position = start
+        for _ in range(_MAX_COORDINATED):
+            if position >= 2 and words[position - 1] in _COORDINATORS:
+                modifier = position - 2
+            elif (
+                position >= 1
+                and key[clauses.ends[position - 1] : clauses.starts[position]].strip() == ","
+            ):
+                modifier = position - 1
+            else:
+                break
+            if modifier in taken or clauses.pieces[modifier] != clauses.pieces[start]:
+                break
+            name = " ".join((words[modifier], *head))
+            if name not in self._known or len(name) < MIN_CONTAINED_LENGTH or name == entry:
+                break
+            found.append((name, modifier, end))
+            position = modifier
+        return found
 
     def contained(self, text: str) -> tuple[str, ...]:
         """Every key whose whole words appear in ``text``, overlapping ones too ("gait ataxia"

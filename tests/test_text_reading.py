@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pns_rules import default_engine, suggest
@@ -106,6 +106,59 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
     }
     for text, expected in cases.items():
         assert dict(reader.read(text)) == expected, text
+
+
+def test_modifiers_coordinated_before_a_name_form_names_with_its_last_words() -> None:
+    reader = TextReader(["gait ataxia", "truncal ataxia", "limb ataxia", "ataxia", "night sweats"])
+    cases = {
+        "truncal and gait ataxia": {"gait ataxia": None, "truncal ataxia": None},
+        "truncal, limb or gait ataxia": {
+            "gait ataxia": None,
+            "limb ataxia": None,
+            "truncal ataxia": None,
+        },
+        "no truncal and gait ataxia": {"gait ataxia": "no", "truncal ataxia": "no"},
+        # Only names the vocabulary has: "fever ... sweats" and "severe ataxia" are not names.
+        "fever and night sweats": {"night sweats": None},
+        "severe and gait ataxia": {"gait ataxia": None},
+        # Not across a full stop, and not over a word another name already took.
+        "truncal. And gait ataxia": {"gait ataxia": None},
+        "limb ataxia and gait ataxia": {"limb ataxia": None, "gait ataxia": None},
+    }
+    for text, expected in cases.items():
+        assert dict(reader.read(text)) == expected, text
+
+
+_TWO_WORD_NAMES = sorted(
+    {
+        (words[0], words[1])
+        for label in READABLE_LABELS
+        if len(words := normalize_term(label).split()) == 2 and words[0].isalpha()
+    }
+)
+_SHARED_HEADS = sorted(
+    (first, second)
+    for first in _TWO_WORD_NAMES
+    for second in _TWO_WORD_NAMES
+    if first[1] == second[1] and first[0] != second[0]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(_SHARED_HEADS), st.sampled_from([" and ", " or ", ", "]))
+def test_two_vocabulary_names_sharing_their_last_word_are_both_read_when_coordinated(
+    pair: tuple[tuple[str, str], tuple[str, str]], joint: str
+) -> None:
+    (modifier, head), (other, _) = pair
+    # Commas are not words: "peripheral, sensory neuropathy" names peripheral sensory neuropathy.
+    assume(f"{modifier} {other} {head}" not in KB.terms)
+    text = f"{modifier}{joint}{other} {head}"
+    read = dict(KB.text_reader.read(text)) if KB.text_reader else {}
+    assert {f"{modifier} {head}", f"{other} {head}"} <= read.keys(), text
+    assert all(cue is None for cue in read.values())
+    denied = dict(KB.text_reader.read(f"no {text}")) if KB.text_reader else {}
+    assert {f"{modifier} {head}", f"{other} {head}"} <= denied.keys()
+    assert all(cue == "no" for cue in denied.values())
 
 
 @settings(max_examples=150, deadline=None)
