@@ -14,7 +14,7 @@ from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
 from .text_reading import contained_terms, ends_with_minus, marks_negative
-from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term
+from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term, variant_keys
 
 __all__ = [
     "MAX_AGE",
@@ -235,6 +235,8 @@ def normalize_patient(
                     found = antibody_term(kb, key)
                 if found is None and kb.hpo_terms is not None:
                     found = kb.hpo_terms.lookup(key)
+                if found is None:
+                    found = _variant_term(kb, key)
                 looked_up[given] = found
             if (
                 found is not None
@@ -376,6 +378,16 @@ def _why_not(denied: list[tuple[str, str | None]]) -> str:
 def _listed(labels: list[str], limit: int = 5) -> str:
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
+
+
+def _variant_term(kb: KnowledgeBase, key: str) -> Term | None:
+    """The vocabulary term another way of writing ``key`` names ("raised cortisol" for "high
+    cortisol", "Cushing syndrome" for "Cushing's syndrome", "pseudofractures"), when all such
+    ways that are known name the same findings; ``None`` otherwise."""
+    found = [term for variant in variant_keys(key) if (term := kb.terms.get(variant)) is not None]
+    if found and all(term.maps_to == found[0].maps_to for term in found):
+        return found[0]
+    return None
 
 
 def _read_text(kb: KnowledgeBase, given: str) -> tuple[tuple[str, Term, str | None], ...]:

@@ -319,7 +319,9 @@ _CUES = (
     "nd",
     "undetectable",
     "nonreactive",
-    "seronegative",
+    # "seronegative" alone describes a disease without antibodies, which the patient has
+    # ("seronegative polyarthritis", "seronegative myasthenia gravis").
+    "seronegative for",
     "nad",
     "wnl",
     "reference range",
@@ -468,7 +470,7 @@ _NEAR_CUES = frozenset({"normal", "unremarkable"})
 _NEAR_BOUNDARY = re.compile(r",|\b(?:and|or|with|but)\b")
 _FORWARD_CUES = frozenset(
     {"without", "w/o", "free of", "free from", "rather than", "instead of", "if", "screening"}
-    | {"negative for"}
+    | {"negative for", "seronegative for"}
     | {"watch for", "monitor for", "monitoring for", "assess for", "evaluate for", "check for"}
     | {"test for", "in case"}
     | {"treated as", "diagnosed as", "attributed to", "rule out", "r/o"}

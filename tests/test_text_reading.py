@@ -103,6 +103,8 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         "ataxia 1.5 years, no nystagmus": {"ataxia": "no", "nystagmus": "no"},
         "no ataxia; ataxia later": {"ataxia": None},
         "non-islet tumour confirmed": {"non islet tumour": None},
+        "seronegative ataxia": {"ataxia": None},
+        "seronegative for ataxia": {"ataxia": "seronegative for"},
     }
     for text, expected in cases.items():
         assert dict(reader.read(text)) == expected, text
