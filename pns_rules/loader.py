@@ -42,7 +42,7 @@ from .knowledge import (
     Syndrome,
     Term,
 )
-from .text_reading import TextReader
+from .text_reading import MIN_CONTAINED_LENGTH, TextReader
 from .vocabulary import normalize_term
 
 __all__ = [
@@ -312,11 +312,25 @@ class _Builder:
             pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
             hpo_terms=self._hpo_terms(hpo_release),
-            text_reader=TextReader(self.terms),
+            text_reader=TextReader(self.terms, acronyms=self._acronyms()),
             antibody_names=AntibodyNames(
                 self.terms, [f.id for f in self.findings.values() if f.kind == "antibody"]
             ),
         )
+
+    def _acronyms(self) -> list[str]:
+        """Vocabulary names shorter than free text is searched for that are acronyms (two or
+        more capitals: "DVT", "IgAV"), of findings that are not antibodies (never read from
+        text)."""
+        return [
+            name
+            for key, name in self.display.items()
+            if len(key) < MIN_CONTAINED_LENGTH
+            and name.isalnum()
+            and sum(c.isupper() for c in name) >= 2
+            and key in self.terms
+            and not all(self.findings[f].kind == "antibody" for f in self.terms[key].maps_to)
+        ]
 
     def _read_bytes(self, path: Path, code: str) -> bytes | None:
         """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`, or ``None`` after

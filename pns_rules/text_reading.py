@@ -477,6 +477,9 @@ _FORWARD_CUES = frozenset(
     | {"misdiagnosed", "misdiagnosis", "misdiagnoses", "mistaken"}
 )
 _WORD = re.compile(r"\w+(?:[:']\w+)*")
+#: A short word as written, a candidate acronym ("DVT", "IgAV"): letters and digits between
+#: anything but letters, digits and hyphens.
+_ACRONYM = re.compile(r"(?<![\w-])[A-Za-z0-9]{2,4}(?![\w-])")
 #: Words that join coordinated modifiers ("truncal and gait ataxia"), and how many modifiers
 #: back from a name are read.
 _COORDINATORS = frozenset({"and", "or"})
@@ -676,9 +679,13 @@ class TextReader:
     lookup per word of the text, not a scan of the vocabulary.
     """
 
-    def __init__(self, keys: Iterable[str]) -> None:
+    def __init__(self, keys: Iterable[str], acronyms: Iterable[str] = ()) -> None:
+        """``keys`` are normalised names; ``acronyms`` are short names as written ("DVT", "OMS"),
+        read inside text, though shorter than :data:`MIN_CONTAINED_LENGTH`, where the text
+        writes them with the same capitals."""
         keys = tuple(keys)
         known = set(keys)
+        self._acronyms = frozenset(a for a in acronyms if normalize_term(a) in known)
         self._keys = keys + tuple(k for k in _OTHER_SENSES if k not in known)
         self._other_senses = frozenset(k for k in _OTHER_SENSES if k not in known)
         self._known = frozenset(known)
@@ -690,6 +697,7 @@ class TextReader:
             "_keys": self._keys,
             "_other_senses": self._other_senses,
             "_known": self._known,
+            "_acronyms": self._acronyms,
             "_index": None,
         }
 
@@ -718,6 +726,7 @@ class TextReader:
         clauses = _Clauses(key)
         words = clauses.words
         spans: list[tuple[str, int, int]] = []
+        acronyms = self._acronyms_in(text)
         position = 0
         while position < len(words):
             # A name is not read across a full stop ("gait. Ataxia").
@@ -730,6 +739,8 @@ class TextReader:
                 ),
                 None,
             )
+            if match is None and words[position] in acronyms:
+                match = ((words[position],), words[position])
             if match is None:
                 position += 1
                 continue
@@ -771,6 +782,14 @@ class TextReader:
             if found.get(entry, "") is not None:
                 found[entry] = cue
         return tuple(Named(entry, cue) for entry, cue in found.items())
+
+    def _acronyms_in(self, text: str) -> frozenset[str]:
+        """The normalised acronyms ``text`` writes as the vocabulary does ("DVT", not "dvt")."""
+        if not self._acronyms:
+            return frozenset()
+        return frozenset(
+            normalize_term(word) for word in _ACRONYM.findall(text) if word in self._acronyms
+        )
 
     def _coordinated(
         self,

@@ -131,6 +131,36 @@ def test_modifiers_coordinated_before_a_name_form_names_with_its_last_words() ->
         assert dict(reader.read(text)) == expected, text
 
 
+def test_acronyms_are_read_inside_text_only_in_capitals() -> None:
+    reader = TextReader(
+        ["dvt", "deep vein thrombosis", "itp", "igav"], acronyms=["DVT", "ITP", "IgAV"]
+    )
+    cases = {
+        "unprovoked DVT": {"dvt": None},
+        "no DVT": {"dvt": "no"},
+        "ataxia; ?ITP": {"itp": "?"},
+        "IgAV rash": {"igav": None},
+        "dvt in the left leg": {},  # not written as an acronym
+        "IGAV rash": {},  # not written as the vocabulary writes it
+        "DVT-like swelling": {},  # part of a hyphenated word
+    }
+    for text, expected in cases.items():
+        assert dict(reader.read(text)) == expected, text
+
+
+_ACRONYMS = sorted(KB.text_reader._acronyms) if KB.text_reader else []
+
+
+@given(st.sampled_from(_ACRONYMS))
+def test_every_vocabulary_acronym_is_read_in_capitals_and_denied_by_a_cue(acronym: str) -> None:
+    expected = KB.terms[normalize_term(acronym)].maps_to
+    asserted = suggest([f"a patient with {acronym} since May"]).findings
+    assert {f for finding in asserted for f in finding.counts_as} == expected
+    denied = suggest([f"no {acronym}"], strict=False)
+    assert denied.findings == ()
+    assert denied.unrecognized[0].reason.startswith("free text naming")
+
+
 _TWO_WORD_NAMES = sorted(
     {
         (words[0], words[1])
