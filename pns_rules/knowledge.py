@@ -24,6 +24,7 @@ __all__ = [
     "CancerLink",
     "Finding",
     "KnowledgeBase",
+    "LabThreshold",
     "PnsCareScale",
     "RareIn",
     "Rule",
@@ -90,6 +91,43 @@ class Finding:
     #: positivity, HP:5000037; for Dysarthria, Slurred speech, HP:0001350, which HPO files
     #: elsewhere); given as input, they and their HPO descendants read as this finding
     hpo: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class LabThreshold:
+    """When a measured value written in free text ("Na 118 mmol/L") counts as a lab finding.
+
+    ``direction`` is ``"below"`` or ``"above"``; ``threshold`` is in ``unit``, per sex
+    (``"female"``, ``"male"``, or ``"any"`` for both); ``units`` converts another unit to
+    ``unit`` (a value in it times the factor); ``ranges`` are the values each unit takes in
+    practice, used to tell the unit when the text gives none; ``names`` are the analyte's names
+    as the rule file writes them. With the sex unknown, the threshold that is harder to cross applies.
+    """
+
+    id: str
+    finding: str
+    names: tuple[str, ...]
+    direction: str
+    threshold: Mapping[str, float]
+    unit: str
+    units: Mapping[str, float]
+    ranges: Mapping[str, tuple[float, float]]
+    citation: str
+    description: str = ""
+
+    def threshold_for(self, sex: str | None) -> float:
+        """The threshold for a patient of ``sex`` (``None``: unknown)."""
+        if sex is not None and sex in self.threshold:
+            return self.threshold[sex]
+        if "any" in self.threshold:
+            return self.threshold["any"]
+        pick = min if self.direction == "below" else max
+        return pick(self.threshold.values())
+
+    def crossed(self, value: float, sex: str | None) -> bool:
+        """Whether ``value`` (in :attr:`unit`) is beyond the threshold for ``sex``."""
+        limit = self.threshold_for(sex)
+        return value < limit if self.direction == "below" else value > limit
 
 
 @attrs.frozen
@@ -284,6 +322,8 @@ class KnowledgeBase:
     #: finds the terms a free-text finding names ("biopsy consistent with Sweet syndrome"),
     #: indexed on first use; ``None`` reads nothing
     text_reader: TextReader | None = attrs.field(default=None, eq=False)
+    #: when a measured value in free text counts as a lab finding (``[[lab]]`` entries)
+    lab_thresholds: tuple[LabThreshold, ...] = ()
     #: the vocabulary's antibodies by compact name ("SOX-1", "GABA(B)R"), indexed on first use;
     #: ``None`` matches names only as the vocabulary writes them
     antibody_names: AntibodyNames | None = attrs.field(default=None, eq=False)

@@ -34,6 +34,7 @@ from .knowledge import (
     CancerLink,
     Finding,
     KnowledgeBase,
+    LabThreshold,
     PnsCareScale,
     RareIn,
     Rule,
@@ -86,7 +87,7 @@ CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
 _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HPO_ID_RE = re.compile(r"^HP:\d{7}$")
-_ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule")
+_ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule", "lab")
 _CITATION_KEYS = ("citation", "citations")
 #: Separates terms in one cell of a batch CSV file (pns_rules.cohort): no finding name may hold it.
 LIST_SEPARATOR = ";"
@@ -219,6 +220,7 @@ class _Builder:
         self.cancers: dict[str, Cancer] = {}
         self.syndromes: dict[str, Syndrome] = {}
         self.rules: dict[str, Rule] = {}
+        self.labs: dict[str, LabThreshold] = {}
         self.where: dict[tuple[str, str], tuple[str, int | None]] = {}
         self.terms: dict[str, Term] = {}
         self.term_owner: dict[str, tuple[str, str, int | None]] = {}
@@ -294,6 +296,8 @@ class _Builder:
             self._guard(source, "syndrome", index, entry, lambda e: self._syndrome(e, scoring))
         for source, index, entry in self._entries(others, "rule"):
             self._guard(source, "rule", index, entry, self._rule)
+        for source, index, entry in self._entries(others, "lab"):
+            self._guard(source, "lab", index, entry, self._lab)
         by_syndrome: dict[str, list[str]] = {}
         for rule in self.rules.values():
             by_syndrome.setdefault(rule.syndrome, []).append(rule.id)
@@ -311,6 +315,7 @@ class _Builder:
             suggestion_keys=dict(sorted(self.display.items())),
             pns_care=self.pns_care,
             rules_by_syndrome={k: tuple(v) for k, v in by_syndrome.items()},
+            lab_thresholds=tuple(self.labs.values()),
             hpo_terms=self._hpo_terms(hpo_release),
             text_reader=TextReader(self.terms, acronyms=self._acronyms()),
             antibody_names=AntibodyNames(
@@ -754,6 +759,63 @@ class _Builder:
             description=_string(entry, "description") if "description" in entry else "",
         )
 
+    def _lab(self, entry: dict[str, Any]) -> LabThreshold:
+        _keys(
+            entry,
+            required={"id", "finding", "names", "unit", "citation"},
+            optional={"below", "above", "units", "ranges", "description"},
+        )
+        lab_id = _slug(entry, "id")
+        finding = _string(entry, "finding")
+        if finding not in self.findings:
+            raise _Invalid("E021", f"unknown finding {finding!r}{_hint(finding, self.findings)}")
+        if self.findings[finding].kind != "lab":
+            raise _Invalid("E012", f"finding {finding!r} is not of kind 'lab'")
+        directions = [d for d in ("below", "above") if d in entry]
+        if len(directions) != 1:
+            raise _Invalid("E010", "give exactly one of `below` and `above`")
+        direction = directions[0]
+        threshold = _threshold(entry[direction], direction)
+        unit = _string(entry, "unit")
+        units: dict[str, float] = {unit: 1.0}
+        raw_units = entry.get("units", {})
+        if not isinstance(raw_units, dict):
+            raise _Invalid("E011", "`units` must be a table {unit = factor to the main unit}")
+        for name, factor in raw_units.items():
+            value = _number(raw_units, name, "units.")
+            if value <= 0:
+                raise _Invalid("E014", f"`units.{name}` must be above 0, got {factor!r}")
+            units[name] = value
+        ranges: dict[str, tuple[float, float]] = {}
+        raw_ranges = entry.get("ranges", {})
+        if not isinstance(raw_ranges, dict):
+            raise _Invalid("E011", "`ranges` must be a table {unit = [lowest, highest]}")
+        for name, bounds in raw_ranges.items():
+            if name not in units:
+                raise _Invalid("E021", f"`ranges.{name}` names a unit not in `unit` or `units`")
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+                or not 0 <= bounds[0] < bounds[1]
+            ):
+                raise _Invalid("E014", f"`ranges.{name}` must be [lowest, highest], got {bounds!r}")
+            ranges[name] = (float(bounds[0]), float(bounds[1]))
+        return LabThreshold(
+            id=lab_id,
+            finding=finding,
+            names=tuple(
+                {normalize_term(n): n for n in _strings(entry, "names", required=True)}.values()
+            ),
+            direction=direction,
+            threshold=threshold,
+            unit=unit,
+            units=units,
+            ranges=ranges,
+            citation=_citation(entry, "citation"),
+            description=_string(entry, "description") if "description" in entry else "",
+        )
+
     def _finding_refs(self, entry: dict[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:
         if key not in entry:
             return ()
@@ -1077,6 +1139,23 @@ def _citation_message(key: str, value: object) -> str:
         f"`{key}` must cite PMID:<positive number> or DOI:10.<registrant>/<suffix> "
         f"(several joined by '; '), got {value!r}"
     )
+
+
+def _threshold(value: Any, direction: str) -> dict[str, float]:
+    """``below``/``above``: a number, or a table of numbers by sex (female, male, any)."""
+    table = value if isinstance(value, dict) else {"any": value}
+    if not table or set(table) - {"any", *SEXES}:
+        raise _Invalid(
+            "E012",
+            f"`{direction}` must be a number or a table by sex (female, male), got {value!r}",
+        )
+    threshold = {}
+    for sex in table:
+        number = _number(table, sex, f"{direction}.")
+        if number <= 0:
+            raise _Invalid("E014", f"`{direction}` must be above 0, got {number:g}")
+        threshold[sex] = number
+    return threshold
 
 
 def _age(value: Any) -> AgeRange:

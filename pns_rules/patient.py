@@ -12,6 +12,7 @@ from .antibody_names import antibody_term
 from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
+from .lab_values import read_lab_values
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
 from .text_reading import contained_terms, ends_with_minus, marks_negative
 from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term, variant_keys
@@ -210,6 +211,7 @@ def normalize_patient(
     present: set[str] = set()
     recognized: dict[str | tuple[str, str], RecognizedFinding] = {}
     read_labels: list[str] = []
+    lab_labels: list[str] = []
     unknown: dict[str, tuple[str, ...]] = {}
     positions: dict[str, str] = {}
     reasons: dict[str, str] = {}
@@ -275,7 +277,20 @@ def normalize_patient(
                         denied.append((named_term.label, cue))
                     else:
                         asserted.append((name, named_term))
-                if asserted:
+                labs = read_lab_values(given, kb.lab_thresholds, checked_sex)
+                for reading in labs:
+                    lab_term = terms[normalize_term(reading.threshold.finding)]
+                    present.update(lab_term.maps_to)
+                    if (given, lab_term.id) not in recognized:
+                        recognized[(given, lab_term.id)] = RecognizedFinding(
+                            given=given,
+                            id=lab_term.id,
+                            label=lab_term.label,
+                            counts_as=tuple(sorted(lab_term.maps_to)),
+                            note=reading.describe(checked_sex),
+                        )
+                        lab_labels.append(f"{reading.written.strip()!r} as {lab_term.label}")
+                if asserted or labs:
                     for name, term in asserted:
                         present.update(term.maps_to)
                         if (given, term.id) not in recognized:
@@ -333,6 +348,13 @@ def normalize_patient(
             f"({_listed(read_labels)}): check that the text asserts "
             f"{'them' if several else 'it'} (a name in the clause of a negation or a doubt is never "
             "read, and the rest of the text is not read at all)"
+        )
+    if lab_labels:
+        several = len(lab_labels) > 1
+        notes.append(
+            f"{len(lab_labels)} lab value{'s were' if several else ' was'} read from free text "
+            f"({_listed(lab_labels)}) against the rule base's cited thresholds: check the unit and "
+            "that it is the patient's serum value"
         )
     if unused:
         several = len(unused) > 1

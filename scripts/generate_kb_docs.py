@@ -134,6 +134,25 @@ def render(kb: KnowledgeBase) -> str:
             f"| {finding.id} | {_cell(finding.label)} | {finding.kind} | "
             f"{_cell(', '.join(finding.synonyms)) or '-'} | {risk} |"
         )
+    if kb.lab_thresholds:
+        lines += [
+            "",
+            "## Lab values read from free text",
+            "",
+            "| finding | names | threshold | other units | source |",
+            "|---|---|---|---|---|",
+        ]
+        for lab in kb.lab_thresholds:
+            limits = ", ".join(
+                f"{sex}: {value:g}" if sex != "any" else f"{value:g}"
+                for sex, value in sorted(lab.threshold.items())
+            )
+            others = ", ".join(f"{u} (x{f:g})" for u, f in lab.units.items() if u != lab.unit)
+            lines.append(
+                f"| {_cell(kb.findings[lab.finding].label)} (`{lab.id}`) | "
+                f"{_cell(', '.join(lab.names))} | {lab.direction} {limits} {lab.unit} | "
+                f"{others or '-'} | {_link(lab.citation)} |"
+            )
     used: dict[str, set[str]] = defaultdict(set)
     for syndrome in kb.syndromes.values():
         for citation in syndrome.citations:
@@ -151,6 +170,8 @@ def render(kb: KnowledgeBase) -> str:
     for finding in kb.findings.values():
         if finding.citation:
             used[finding.citation].add(f"finding {finding.id}")
+    for lab in kb.lab_thresholds:
+        used[lab.citation].add(f"lab threshold {lab.id}")
     lines += ["", "## Citations", "", "| citation | used by |", "|---|---|"]
     for citation in sorted(used):
         users = sorted(used[citation])

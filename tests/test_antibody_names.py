@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 from hypothesis import given
@@ -141,8 +142,20 @@ def test_two_names_of_one_antibody_together_name_it(pair: tuple[str, str, str], 
         assert term.maps_to == {antibody}
 
 
+def _splits_into_names(antibody: str, name: str) -> bool:
+    """Whether what ``name`` holds in brackets is a name of ``antibody`` too ("Anti-Hu (ANNA-1)
+    antibody"), not a qualifier ("Anti-AChR (muscle) antibody")."""
+    inner = re.findall(r"\(([^()]*)\)", name)
+    return all(KB.terms.get(normalize_term(part), None) is not None for part in inner) and all(
+        KB.terms[normalize_term(part)].maps_to == {antibody} for part in inner
+    )
+
+
 _simple_names = [
-    (antibody, name) for antibody in ANTIBODIES for name in _names(antibody) if "/" not in name
+    (antibody, name)
+    for antibody in ANTIBODIES
+    for name in _names(antibody)
+    if "/" not in name and _splits_into_names(antibody, name)
 ]
 
 
