@@ -25,6 +25,7 @@ __all__ = ["LabReading", "read_lab_values"]
 #: Text longer than this is not searched for lab values.
 MAX_LAB_TEXT = 480
 
+_DIGIT = re.compile(r"\d")
 _NUMBER = r"(?P<number>\d{1,7}(?:[.,]\d{1,3})?)"
 #: Words that may stand between an analyte's name and its value ("sodium was 118", "Na: 118").
 _BETWEEN = (
@@ -79,7 +80,7 @@ def read_lab_values(
     text: str, thresholds: Iterable[LabThreshold], sex: str | None
 ) -> tuple[LabReading, ...]:
     """The values in ``text`` that cross their thresholds for a patient of ``sex``."""
-    if len(text) > MAX_LAB_TEXT or not any(c.isdigit() for c in text):
+    if len(text) > MAX_LAB_TEXT or _DIGIT.search(text) is None:
         return ()
     folded = text.casefold()
     readings: list[LabReading] = []

@@ -60,7 +60,7 @@ _DIRECTION_OF = {word: group for group in _SAME_DIRECTION for word in group}
 _PLURALS = (("ies", "y"), ("es", ""), ("s", ""), ("i", "us"))
 _NOT_PLURAL = ("ss", "us", "is")
 #: Names with more words than this have no variants looked up.
-_MAX_VARIANT_WORDS = 8
+_MAX_VARIANT_WORDS = 6
 
 
 def variant_keys(key: str) -> tuple[str, ...]:
