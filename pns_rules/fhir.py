@@ -42,6 +42,7 @@ import attrs
 from .engine import Engine, default_engine
 from .errors import InputError
 from .knowledge import KnowledgeBase
+from .lab_values import read_quantity
 from .results import Differential
 from .text_reading import blocking_cue
 from .vocabulary import normalize_term
@@ -449,6 +450,8 @@ class _Reader:
     used: list[FhirFinding] = attrs.field(factory=list)
     unmapped: list[FhirUnmapped] = attrs.field(factory=list)
     ignored: list[FhirIgnored] = attrs.field(factory=list)
+    #: the Patient's sex, for thresholds by sex (haemoglobin)
+    sex: str | None = None
 
     def use(self, resource: str, terms: list[tuple[str, str]]) -> None:
         """Record ``(term, source)`` pairs read from ``resource``."""
@@ -591,6 +594,7 @@ def _read(
             notes.append("the Patient has no birthDate; age unknown")
     else:
         notes.append("no Patient resource; age and sex unknown")
+    reader.sex = sex
     if patient_id is not None:
         references.add(f"Patient/{patient_id}")
     if not references:
@@ -677,9 +681,21 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
     if not terms and not problem and observation.valueCodeableConcept is not None:
         terms = reader.map_codings(observation.valueCodeableConcept)[0]
         value_is_finding = bool(terms)
+    if not terms and observation.valueQuantity is not None:
+        quantity = _quantity_finding(reader, observation)
+        if quantity is not None:
+            found, why = quantity
+            if found:
+                reader.use(key, found)
+            else:
+                reader.ignored.append(FhirIgnored(key, why))
+            return
     if not terms:
         if observation.valueQuantity is not None:
-            reasons.append("numeric results are not interpreted")
+            reasons.append(
+                "numeric results are read only for the LOINC codes of the rule base's [[lab]] "
+                "entries"
+            )
         reader.unmapped.append(
             FhirUnmapped(
                 key,
@@ -697,6 +713,50 @@ def _observation(reader: _Reader, observation: Any, key: str) -> None:
         reader.ignored.append(FhirIgnored(key, reason))
     else:
         reader.use(key, terms)
+
+
+def _quantity_finding(
+    reader: _Reader, observation: Any
+) -> tuple[list[tuple[str, str]], str] | None:
+    """A LOINC-coded ``valueQuantity`` read against the rule base's lab thresholds: ``(terms,
+    "")`` when it crosses one, ``([], why)`` when it does not or cannot be read, ``None`` when no
+    threshold has the Observation's LOINC code."""
+    codes = [
+        _text(c.code).strip()
+        for c in _list(getattr(observation.code, "coding", None))
+        if _system(_text(c.system)) == _LOINC
+    ]
+    labs = [lab for lab in reader.kb.lab_thresholds if set(lab.loinc) & set(codes)]
+    if not labs:
+        return None
+    quantity = observation.valueQuantity
+    code = next(c for c in codes if any(c in lab.loinc for lab in labs))
+    if quantity.value is None:
+        return [], f"LOINC {code}: valueQuantity without a value: not read"
+    if _text(quantity.comparator):
+        return [], (
+            f"LOINC {code}: value {_text(quantity.comparator)}{quantity.value} is a bound, "
+            "not a value: not read"
+        )
+    if _interpretation(observation) in ("negative", "indeterminate", "conflicting"):
+        return [], f"LOINC {code}: its interpretation does not call the value abnormal: not counted"
+    unit = (_text(quantity.code) or _text(quantity.unit)).strip()
+    value = float(quantity.value)
+    written = f"LOINC {code} = {value:g}" + (f" {unit}" if unit else "")
+    why: list[str] = []
+    for lab in labs:
+        reading = read_quantity(lab, value, unit or None, written)
+        if isinstance(reading, str):
+            why.append(f"{written}: {reading}")
+            continue
+        limit = lab.threshold_for(reader.sex)
+        if lab.crossed(reading.value, reader.sex):
+            return [(lab.finding, reading.describe(reader.sex))], ""
+        why.append(
+            f"{written}: {reading.value:.3g} {lab.unit} is not {lab.direction} {limit:g} "
+            f"{lab.unit} ({lab.citation}): no finding"
+        )
+    return [], "; ".join(why)
 
 
 def _denying_text(concept: Any) -> str:
@@ -983,6 +1043,7 @@ def _system(system: str) -> str:
 
 
 _HPO = frozenset(_system(s) for s in HPO_SYSTEMS)
+_LOINC = _system("http://loinc.org")
 _SNOMED = frozenset(_system(s) for s in SNOMED_SYSTEMS)
 
 

@@ -114,6 +114,8 @@ class LabThreshold:
     ranges: Mapping[str, tuple[float, float]]
     citation: str
     description: str = ""
+    #: LOINC codes of the analyte, for FHIR Observations with a ``valueQuantity``
+    loinc: tuple[str, ...] = ()
 
     def threshold_for(self, sex: str | None) -> float:
         """The threshold for a patient of ``sex`` (``None``: unknown)."""

@@ -20,7 +20,7 @@ from .knowledge import LabThreshold
 from .text_reading import blocking_cue
 from .vocabulary import normalize_term
 
-__all__ = ["LabReading", "read_lab_values"]
+__all__ = ["LabReading", "read_lab_values", "read_quantity"]
 
 #: Text longer than this is not searched for lab values.
 MAX_LAB_TEXT = 480
@@ -90,6 +90,34 @@ def read_lab_values(
             if reading is not None and threshold.crossed(reading.value, sex):
                 readings.append(reading)
     return tuple(readings)
+
+
+def read_quantity(
+    threshold: LabThreshold, value: float, unit: str | None, written: str
+) -> LabReading | str:
+    """A coded result's ``value`` in ``unit`` (a FHIR ``valueQuantity``; UCUM codes such as
+    ``10*9/L`` are read) as a reading in the threshold's unit, or why it cannot be read."""
+    if unit:
+        known = {_unit_key(u): (u, f) for u, f in threshold.units.items()}
+        found = known.get(_unit_key(unit))
+        if found is None:
+            return (
+                f"unit {unit!r} is not one {threshold.id} is read in ({', '.join(threshold.units)})"
+            )
+        shown: str | None = found[0]
+        factor = found[1]
+    else:
+        inferred = _inferred_factor(threshold, value)
+        if inferred is None:
+            return "no unit, and the value fits more than one unit"
+        shown, factor = None, inferred
+    converted = value * factor
+    plausible = threshold.ranges.get(threshold.unit)
+    if plausible is not None and not plausible[0] <= converted <= plausible[1]:
+        return f"{value:g} {unit or ''} is outside the values {threshold.unit} takes".replace(
+            "  ", " "
+        )
+    return LabReading(threshold=threshold, value=round(converted, 6), written=written, unit=shown)
 
 
 @functools.lru_cache(maxsize=64)

@@ -87,6 +87,7 @@ CITATION_RE = re.compile(rf"^{_CITATION}(?:; {_CITATION})*$")
 _FINDING_ID_RE = re.compile(r"^(?:HP:\d{7}|pns:[a-z0-9][a-z0-9-]*)$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HPO_ID_RE = re.compile(r"^HP:\d{7}$")
+_LOINC_RE = re.compile(r"^\d{1,7}-\d$")
 _ENTRY_KINDS = ("finding", "cancer", "syndrome", "rule", "lab")
 _CITATION_KEYS = ("citation", "citations")
 #: Separates terms in one cell of a batch CSV file (pns_rules.cohort): no finding name may hold it.
@@ -763,9 +764,13 @@ class _Builder:
         _keys(
             entry,
             required={"id", "finding", "names", "unit", "citation"},
-            optional={"below", "above", "units", "ranges", "description"},
+            optional={"below", "above", "units", "ranges", "description", "loinc"},
         )
         lab_id = _slug(entry, "id")
+        loinc = _strings(entry, "loinc", required=False)
+        for code in loinc:
+            if not _LOINC_RE.match(code):
+                raise _Invalid("E012", f"`loinc` must list LOINC codes (2951-2), got {code!r}")
         finding = _string(entry, "finding")
         if finding not in self.findings:
             raise _Invalid("E021", f"unknown finding {finding!r}{_hint(finding, self.findings)}")
@@ -814,6 +819,7 @@ class _Builder:
             ranges=ranges,
             citation=_citation(entry, "citation"),
             description=_string(entry, "description") if "description" in entry else "",
+            loinc=loinc,
         )
 
     def _finding_refs(self, entry: dict[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:

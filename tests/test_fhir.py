@@ -142,7 +142,100 @@ def test_the_cerebellar_bundle_is_read_in_full() -> None:
         "not in the rule base's vocabulary" in unmapped["Condition/pns-demo-1-hypertension"].reason
     )
     assert "icd-10 is not read" in unmapped["Condition/pns-demo-1-icd"].reason
-    assert "numeric results are not interpreted" in unmapped["Observation/pns-demo-1-sodium"].reason
+    # This rule directory has no [[lab]] entries: its numeric results stay unread.
+    assert "numeric results are read only for the LOINC codes" in (
+        unmapped["Observation/pns-demo-1-sodium"].reason
+    )
+
+
+def _quantity(loinc: str, value: Any, unit: str | None = None, **extra: Any) -> dict[str, Any]:
+    quantity: dict[str, Any] = {"value": value}
+    if unit is not None:
+        quantity |= {"unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+    return {
+        "resourceType": "Observation",
+        "id": f"q{next(_IDS)}",
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "valueQuantity": quantity,
+        **extra,
+    }
+
+
+SHIPPED = Engine.shipped()
+
+
+@pytest.mark.parametrize(
+    ("resource", "finding"),
+    [
+        (_quantity("2951-2", 118, "mmol/L"), "HP:0002902"),
+        (_quantity("2947-0", 121, "meq/L"), "HP:0002902"),
+        (_quantity("2823-3", 2.8, "mmol/L"), "HP:0002900"),
+        (_quantity("17861-6", 13.1, "mg/dL"), "HP:0003072"),
+        (_quantity("2345-7", 38, "mg/dL"), "HP:0001943"),
+        (_quantity("777-3", 812, "10*9/L"), "HP:0001894"),
+        (_quantity("777-3", 812, "10*3/uL"), "HP:0001894"),
+        (_quantity("718-7", 16.2, "g/dL"), "HP:0001901"),  # the patient is a woman: 16.0 applies
+        (_quantity("718-7", 172, "g/L"), "HP:0001901"),
+    ],
+)
+def test_loinc_coded_values_beyond_a_cited_threshold_are_findings(
+    resource: dict[str, Any], finding: str
+) -> None:
+    record = read_resources([PATIENT, resource], engine=SHIPPED, on=ON)
+    assert record.findings == (finding,)
+    (used,) = record.used
+    assert "is above" in used.source or "is below" in used.source
+
+
+@pytest.mark.parametrize(
+    ("resource", "reason"),
+    [
+        (_quantity("2951-2", 139, "mmol/L"), "is not below 135 mmol/L"),
+        (_quantity("2951-2", 118, "mg/dL"), "unit 'mg/dL' is not one"),
+        (_quantity("2951-2", 1180, "mmol/L"), "outside the values"),
+        (_quantity("2345-7", 30), "fits more than one unit"),
+        (_quantity("2951-2", None, "mmol/L"), "without a value"),
+        (
+            _quantity("2951-2", 118, "mmol/L")
+            | {"valueQuantity": {"value": 118, "comparator": "<"}},
+            "is a bound",
+        ),
+        (
+            _quantity(
+                "2951-2",
+                118,
+                "mmol/L",
+                interpretation=[
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                                "code": "N",
+                            }
+                        ]
+                    }
+                ],
+            ),
+            "interpretation does not call the value abnormal",
+        ),
+    ],
+)
+def test_loinc_coded_values_that_are_not_findings_say_why(
+    resource: dict[str, Any], reason: str
+) -> None:
+    record = read_resources([PATIENT, resource], engine=SHIPPED, on=ON)
+    assert record.findings == ()
+    (ignored,) = record.ignored
+    assert reason in ignored.reason
+
+
+def test_a_threshold_by_sex_uses_the_patients_sex_from_the_record() -> None:
+    man = PATIENT | {"gender": "male"}
+    resource = _quantity("718-7", 16.2, "g/dL")
+    assert read_resources([man, resource], engine=SHIPPED, on=ON).findings == ()
+    assert read_resources([PATIENT, resource], engine=SHIPPED, on=ON).findings == ("HP:0001901",)
 
 
 def test_every_resource_is_accounted_for_exactly_once() -> None:
