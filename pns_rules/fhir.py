@@ -450,8 +450,9 @@ class _Reader:
     used: list[FhirFinding] = attrs.field(factory=list)
     unmapped: list[FhirUnmapped] = attrs.field(factory=list)
     ignored: list[FhirIgnored] = attrs.field(factory=list)
-    #: the Patient's sex, for thresholds by sex (haemoglobin)
+    #: the Patient's sex and age, for thresholds by sex (haemoglobin) and age (adults)
     sex: str | None = None
+    age: float | None = None
 
     def use(self, resource: str, terms: list[tuple[str, str]]) -> None:
         """Record ``(term, source)`` pairs read from ``resource``."""
@@ -594,7 +595,7 @@ def _read(
             notes.append("the Patient has no birthDate; age unknown")
     else:
         notes.append("no Patient resource; age and sex unknown")
-    reader.sex = sex
+    reader.sex, reader.age = sex, age
     if patient_id is not None:
         references.add(f"Patient/{patient_id}")
     if not references:
@@ -729,6 +730,15 @@ def _quantity_finding(
     labs = [lab for lab in reader.kb.lab_thresholds if set(lab.loinc) & set(codes)]
     if not labs:
         return None
+    labs_for_age = [
+        lab for lab in labs if lab.age is None or reader.age is None or lab.age.contains(reader.age)
+    ]
+    if not labs_for_age:
+        return [], (
+            f"{labs[0].id}: its threshold is for {labs[0].age.describe() if labs[0].age else ''}, "
+            f"not age {reader.age:g}: not read"
+        )
+    labs = labs_for_age
     quantity = observation.valueQuantity
     code = next(c for c in codes if any(c in lab.loinc for lab in labs))
     if quantity.value is None:

@@ -116,6 +116,8 @@ class LabThreshold:
     description: str = ""
     #: LOINC codes of the analyte, for FHIR Observations with a ``valueQuantity``
     loinc: tuple[str, ...] = ()
+    #: the ages the threshold is for; a value of a patient of another (known) age is not read
+    age: AgeRange | None = None
 
     def threshold_for(self, sex: str | None) -> float:
         """The threshold for a patient of ``sex`` (``None``: unknown)."""

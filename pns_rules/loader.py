@@ -764,7 +764,7 @@ class _Builder:
         _keys(
             entry,
             required={"id", "finding", "names", "unit", "citation"},
-            optional={"below", "above", "units", "ranges", "description", "loinc"},
+            optional={"below", "above", "units", "ranges", "description", "loinc", "age"},
         )
         lab_id = _slug(entry, "id")
         loinc = _strings(entry, "loinc", required=False)
@@ -820,6 +820,7 @@ class _Builder:
             citation=_citation(entry, "citation"),
             description=_string(entry, "description") if "description" in entry else "",
             loinc=loinc,
+            age=_age(entry["age"]) if "age" in entry else None,
         )
 
     def _finding_refs(self, entry: dict[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:

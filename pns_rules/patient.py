@@ -277,7 +277,7 @@ def normalize_patient(
                         denied.append((named_term.label, cue))
                     else:
                         asserted.append((name, named_term))
-                labs = read_lab_values(given, kb.lab_thresholds, checked_sex)
+                labs = read_lab_values(given, kb.lab_thresholds, checked_sex, checked_age)
                 for reading in labs:
                     lab_term = terms[normalize_term(reading.threshold.finding)]
                     present.update(lab_term.maps_to)

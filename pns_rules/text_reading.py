@@ -1015,12 +1015,17 @@ def contained_terms(
     return tuple(dict.fromkeys(candidates[key] for key in ordered))[:limit]
 
 
+_COMPARATORS = re.compile(r"[<>=\u2264\u2265]")
+
+
 def _index(keys: Iterable[str]) -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
     """First word -> (words, key) of every key at least :data:`MIN_CONTAINED_LENGTH` long,
-    longest first."""
+    longest first. A key with a comparator ("platelets > 400") is left out: words drop the
+    comparator, so it would match "platelets < 400" (the lab values of such text are read
+    against their thresholds instead, :mod:`pns_rules.lab_values`)."""
     index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for key in keys:
-        if len(key) < MIN_CONTAINED_LENGTH:
+        if len(key) < MIN_CONTAINED_LENGTH or _COMPARATORS.search(key):
             continue
         words = tuple(_words_of(key))
         if words:
