@@ -130,7 +130,10 @@ def antibody_term(kb: KnowledgeBase, key: str) -> Term | None:
         parts = [part for part in parts if part not in _WRAPPER_WORDS]
         if not parts:
             continue
-        named = [_one_name(kb, part, _unwrapped(part), beside_another=True) for part in parts]
+        # A bare name ("Ta") is read as the antibody only beside another of its names ("Ma2/Ta"),
+        # not in brackets alone or beside itself ("(GAD)", "GAD/GAD").
+        beside = len(set(parts)) > 1
+        named = [_one_name(kb, part, _unwrapped(part), beside_another=beside) for part in parts]
         first = named[0]
         if first is not None and all(
             term is not None and term.maps_to == first.maps_to for term in named

@@ -59,10 +59,14 @@ class UnknownFindingError(InputError):
         unknown: Mapping[str, tuple[str, ...]],
         parameter: str = "findings",
         positions: Mapping[str, str] | None = None,
+        reasons: Mapping[str, str] | None = None,
     ) -> None:
         self.unknown = dict(unknown)
         #: where each unknown term was first given, such as ``"findings[2]"``
         self.positions = dict(positions or {})
+        #: why a term was not read, where that is more than its being unknown ("a minus sign...
+        #: marks it as a negative or equivocal result", "not an antibody; pass it in findings")
+        self.reasons = dict(reasons or {})
         PnsRulesError.__init__(self)
         self.parameter = parameter
         self.value = list(self.unknown)
@@ -78,7 +82,9 @@ class UnknownFindingError(InputError):
         parts = []
         for term, matches in list(self.unknown.items())[:MAX_LISTED]:
             hint = f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
-            parts.append(f"{_short_repr(term)}{hint}")
+            reason = self.reasons.get(term)
+            why = f" ({reason})" if reason else ""
+            parts.append(f"{_short_repr(term)}{why}{hint}")
         more = len(self.unknown) - len(parts)
         listed = "; ".join(parts) + (f"; and {more:,} more" if more > 0 else "")
         return (

@@ -14,8 +14,14 @@ from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
 from .lab_values import read_lab_values
 from .results import READ_FROM_TEXT, RecognizedFinding, UnrecognizedFinding
-from .text_reading import contained_terms, ends_with_minus, marks_negative
-from .vocabulary import MAX_SUGGESTIBLE_LENGTH, closest_terms, normalize_term, variant_keys
+from .text_reading import blocking_cue, contained_terms, ends_with_minus, marks_negative
+from .vocabulary import (
+    MAX_SUGGESTIBLE_LENGTH,
+    closest_terms,
+    direction_variants,
+    normalize_term,
+    variant_keys,
+)
 
 __all__ = [
     "MAX_AGE",
@@ -321,8 +327,19 @@ def normalize_patient(
             if term is None:
                 if given not in unknown:
                     positions[given] = f"{parameter}[{position}]"
+                    # A term that is not read as free text ("anti-Yo (negative)" given as an
+                    # antibody) but holds a cue is a result, not a misspelling: it says so, and
+                    # gets no "did you mean", which would be the finding as if it were positive.
+                    cue = None if given in reasons else blocking_cue(given)
+                    if cue is not None:
+                        reasons[given] = (
+                            f"it says {cue!r}: a negative, doubtful or pending result is not "
+                            "counted (give the name alone when the patient has it)"
+                        )
                     unknown[given] = (
-                        _suggest(kb, given) if len(unknown) < MAX_SUGGESTED_TERMS else ()
+                        _suggest(kb, given)
+                        if len(unknown) < MAX_SUGGESTED_TERMS and cue is None
+                        else ()
                     )
                 continue
             present.update(term.maps_to)
@@ -339,7 +356,10 @@ def normalize_patient(
     if unknown and strict:
         where = {location.partition("[")[0] for location in positions.values()}
         raise UnknownFindingError(
-            unknown, parameter=" and ".join(sorted(where, reverse=True)), positions=positions
+            unknown,
+            parameter=" and ".join(sorted(where, reverse=True)),
+            positions=positions,
+            reasons={g: r for g, r in reasons.items() if g in unknown},
         )
     if read_labels:
         several = len(read_labels) > 1
@@ -403,10 +423,19 @@ def _listed(labels: list[str], limit: int = 5) -> str:
 
 
 def _variant_term(kb: KnowledgeBase, key: str) -> Term | None:
-    """The vocabulary term another way of writing ``key`` names ("raised cortisol" for "high
-    cortisol", "Cushing syndrome" for "Cushing's syndrome", "pseudofractures"), when all such
-    ways that are known name the same findings; ``None`` otherwise."""
+    """The vocabulary term another spelling of ``key`` names ("Cushing syndrome", "Cushings
+    syndrome", a curly apostrophe, "pseudofractures") or, for a lab finding or a level, another word for the same
+    direction ("raised cortisol" for "high cortisol", "reduced level of consciousness"), when all
+    such known names name the same findings; ``None`` otherwise. A direction word is not swapped
+    on other findings, where it may not be a direction ("reduced back pain" is not low back
+    pain, "increased purpura" not raised, palpable, purpura)."""
     found = [term for variant in variant_keys(key) if (term := kb.terms.get(variant)) is not None]
+    for variant in direction_variants(key):
+        term = kb.terms.get(variant)
+        if term is not None and (
+            " level" in variant or all(kb.findings[f].kind == "lab" for f in term.maps_to)
+        ):
+            found.append(term)
     if found and all(term.maps_to == found[0].maps_to for term in found):
         return found[0]
     return None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -480,6 +481,12 @@ _WORD = re.compile(r"\w+(?:[:']\w+)*")
 #: A short word as written, a candidate acronym ("DVT", "IgAV"): letters and digits between
 #: anything but letters, digits and hyphens.
 _ACRONYM = re.compile(r"(?<![\w-])[A-Za-z0-9]{2,4}(?![\w-])")
+#: Words that, written just before a name, deny it: the name is a finding with a direction or a
+#: result ("elevated 5-HIAA" has the synonym "5-HIAA", "schistocytes" means they are seen).
+_ADJACENT_DENIALS = frozenset(
+    {"low", "lower", "reduced", "decreased", "diminished", "depressed", "normal", "negative"}
+    | {"absent", "nil", "undetectable"}
+)
 #: Words that join coordinated modifiers ("truncal and gait ataxia"), and how many modifiers
 #: back from a name are read.
 _COORDINATORS = frozenset({"and", "or"})
@@ -779,6 +786,14 @@ class TextReader:
                 ),
                 None,
             )
+            if (
+                cue is None
+                and start > 0
+                and words[start - 1] in _ADJACENT_DENIALS
+                and not key[clauses.ends[start - 1] : clauses.starts[start]].strip()
+            ):
+                # "low 5-HIAA", "normal schistocytes": the opposite of, or no, the finding.
+                cue = words[start - 1]
             if found.get(entry, "") is not None:
                 found[entry] = cue
         return tuple(Named(entry, cue) for entry, cue in found.items())
@@ -940,9 +955,16 @@ def marks_negative(text: str) -> bool:
     >>> marks_negative("nystagmus-"), marks_negative("anti-Yo"), marks_negative("CD34-")
     (True, False, False)
     """
+    text = _compatible(text)
     if _has_equivocal(text):
         return True
     return _has_dash(text) and any(_is_mark(match) for match in _MINUS.finditer(text))
+
+
+def _compatible(text: str) -> str:
+    """``text`` with compatibility characters in their usual form (NFKC: the small and vertical
+    dashes of U+FE58, U+FE63, U+FE31 become dashes), so that a minus in any form is seen."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 def ends_with_minus(term: str) -> bool:
@@ -953,7 +975,7 @@ def ends_with_minus(term: str) -> bool:
     >>> ends_with_minus("anti-CASPR2 -"), ends_with_minus("anti-CASPR2")
     (True, False)
     """
-    return term.rstrip()[-1:] in _DASHES if term else False
+    return _compatible(term).rstrip()[-1:] in _DASHES if term else False
 
 
 #: "May" with a capital inside a sentence is the month ("onset in May 2021"), not the cue "may".
@@ -963,6 +985,7 @@ _MONTH_MAY = re.compile(r"(?<=[^.!?\s]\s)May\b")
 def _key_of(text: str) -> str:
     """``text`` normalised for reading, with each minus sign that marks a name negative written
     as :data:`_MINUS_WORD`, and the month May as "maymonth"."""
+    text = _compatible(text)
     if _has_equivocal(text):
         text = _EQUIVOCAL.sub(" equivocal ", text)
     if _has_dash(text):

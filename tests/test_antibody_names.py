@@ -85,6 +85,13 @@ def test_antibody_names_as_written_in_reports(name: str, antibody: str) -> None:
         "anti-Yo/",
         "/CV2",
         "anti-Yo [1:100]",
+        # Found by a sweep: a minus in a compatibility form, and bare names in brackets.
+        "anti-Yo \N{SMALL HYPHEN-MINUS}",
+        "anti-CASPR2\N{SMALL HYPHEN-MINUS}",
+        "anti-Yo \N{PRESENTATION FORM FOR VERTICAL EM DASH}",
+        "(GAD)",
+        "GAD/GAD",
+        "(Ta)",
     ],
 )
 def test_names_that_are_not_one_antibody_are_reported(name: str) -> None:
@@ -195,3 +202,16 @@ def test_a_minus_after_a_name_with_a_digit_is_a_negative_result(given: str) -> N
         result = suggest(**call, strict=False)  # type: ignore[arg-type]
         assert result.findings == ()
         assert "negative or equivocal result" in result.unrecognized[0].reason
+
+
+def test_a_refused_result_says_why_and_suggests_nothing() -> None:
+    with pytest.raises(UnknownFindingError) as info:
+        suggest([], antibodies=["anti-Yo (negative)"])
+    assert "it says 'negative'" in str(info.value)
+    assert "did you mean" not in str(info.value)
+    with pytest.raises(UnknownFindingError) as marked:
+        suggest([], antibodies=["anti-CASPR2-"])
+    assert "negative or equivocal result" in str(marked.value)
+    with pytest.raises(UnknownFindingError) as finding:
+        suggest([], antibodies=["ataxia"])
+    assert "not an antibody; pass it in findings" in str(finding.value)

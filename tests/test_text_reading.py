@@ -86,7 +86,10 @@ def test_a_cue_stops_the_names_in_its_own_clause_only() -> None:
         },
         "nystagmus and ataxia negative": {"nystagmus": "negative", "ataxia": "negative"},
         "negative for nystagmus, ataxia": {"nystagmus": "negative for", "ataxia": "negative for"},
-        "ataxia with normal diplopia": {"ataxia": None, "diplopia": None},
+        "ataxia with normal MRI and diplopia": {"ataxia": None, "diplopia": None},
+        # Written just before a name, "normal", "low", "reduced"... deny it ("low 5-HIAA").
+        "ataxia with normal diplopia": {"ataxia": None, "diplopia": "normal"},
+        "reduced nystagmus, ataxia": {"nystagmus": "reduced", "ataxia": None},
         "ataxia due to a tumour, apart from nystagmus": {"ataxia": None, "nystagmus": None},
         "ataxia may be present": {"ataxia": "may"},
         "ST depression; nystagmus": {"nystagmus": None},

@@ -31,6 +31,12 @@ def _counted(term: str) -> frozenset[str]:
         ("Gottron\N{RIGHT SINGLE QUOTATION MARK}s papules", "Gottron's papules"),
         ("pseudofractures", "pseudofracture"),
         ("pulmonary emboli", "pulmonary embolus"),
+        ("Cushing\N{RIGHT SINGLE QUOTATION MARK}s syndrome", "Cushing's syndrome"),
+        ("Cushings syndrome", "Cushing's syndrome"),
+        ("Bell\N{RIGHT SINGLE QUOTATION MARK}s palsy", "Bell's palsy"),
+        ("hypoglycaemic episode", "hypoglycaemic episodes"),
+        ("night sweat", "night sweats"),
+        ("DVTs", "DVT"),
     ],
 )
 def test_another_way_of_writing_a_known_name_counts_as_it(written: str, known: str) -> None:
@@ -38,7 +44,18 @@ def test_another_way_of_writing_a_known_name_counts_as_it(written: str, known: s
     assert _counted(written) == _counted(known) != frozenset()
 
 
-@pytest.mark.parametrize("written", ["raised sodium", "low calcium", "high potassium", "low CK"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "raised sodium",
+        "low calcium",
+        "high potassium",
+        "low CK",
+        # A direction word is swapped only on lab findings and levels: here it is no direction.
+        "reduced back pain",
+        "increased stepping",
+    ],
+)
 def test_a_direction_word_is_never_turned_into_its_opposite(written: str) -> None:
     result = suggest([written], strict=False)
     assert result.findings == ()
