@@ -487,6 +487,77 @@ _ADJACENT_DENIALS = frozenset(
     {"low", "lower", "reduced", "decreased", "diminished", "depressed", "normal", "negative"}
     | {"absent", "nil", "undetectable"}
 )
+#: Acronyms with another common sense in clinical notes, read only as a term of their own: PAN
+#: (a pan-scan), PERM (a hair perm), HSP (hereditary spastic paraplegia, heat-shock protein), PMR
+#: (post-micturition residual, rehabilitation medicine), GGA and MRH.
+_AMBIGUOUS_ACRONYMS = frozenset({"PAN", "PERM", "HSP", "PMR", "GGA", "MRH"})
+#: Words after an acronym that make it a process, not the patient's finding ("DVT prophylaxis",
+#: "VTE assessment", "DIC screen", "DVT clinic"), or a score or checklist entry ("DVT 0").
+_ACRONYM_PROCESS_AFTER = frozenset(
+    {
+        "ppx",
+        "proph",
+        "prophylaxis",
+        "prophylactic",
+        "assessment",
+        "score",
+        "scan",
+        "screen",
+        "clinic",
+        "bloods",
+        "bundle",
+        "protocol",
+        "pathway",
+        "risk",
+        "chart",
+        "form",
+        "service",
+        "team",
+        "referral",
+        "study",
+        "workup",
+        "work",
+        "panel",
+        "stockings",
+        "pump",
+    }
+)
+#: Words shortly before an acronym that make it something tested for ("Doppler for DVT").
+_ACRONYM_PROCESS_BEFORE = frozenset(
+    {
+        "doppler",
+        "ultrasound",
+        "wells",
+        "dimer",
+        "scan",
+        "investigated",
+        "investigation",
+        "test",
+        "tested",
+        "testing",
+        "referred",
+        "prophylaxis",
+        "ppx",
+    }
+)
+
+
+def _acronym_stands(words: list[str], position: int) -> bool:
+    """Whether the acronym at ``words[position]`` names the patient's finding rather than a
+    process around it ("DVT prophylaxis", "Doppler for DVT", "Wells score for DVT 0")."""
+    following = words[position + 1] if position + 1 < len(words) else ""
+    if following in _ACRONYM_PROCESS_AFTER or following.isdigit():
+        return False
+    return not _ACRONYM_PROCESS_BEFORE.intersection(words[max(0, position - 3) : position])
+
+
+def _mostly_capitals(text: str) -> bool:
+    """Whether ``text`` is written in capitals ("BED PAN REQUIRED"), where an acronym cannot be
+    told from a word."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters)
+
+
 #: Words that join coordinated modifiers ("truncal and gait ataxia"), and how many modifiers
 #: back from a name are read.
 _COORDINATORS = frozenset({"and", "or"})
@@ -746,7 +817,7 @@ class TextReader:
                 ),
                 None,
             )
-            if match is None and words[position] in acronyms:
+            if match is None and words[position] in acronyms and _acronym_stands(words, position):
                 match = ((words[position],), words[position])
             if match is None:
                 position += 1
@@ -800,10 +871,12 @@ class TextReader:
 
     def _acronyms_in(self, text: str) -> frozenset[str]:
         """The normalised acronyms ``text`` writes as the vocabulary does ("DVT", not "dvt")."""
-        if not self._acronyms:
+        if not self._acronyms or _mostly_capitals(text):
             return frozenset()
         return frozenset(
-            normalize_term(word) for word in _ACRONYM.findall(text) if word in self._acronyms
+            normalize_term(word)
+            for word in _ACRONYM.findall(text)
+            if word in self._acronyms and word not in _AMBIGUOUS_ACRONYMS
         )
 
     def _coordinated(

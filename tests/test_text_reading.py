@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from pns_rules import default_engine, suggest
 from pns_rules.cli import main
 from pns_rules.testing import ranking
-from pns_rules.text_reading import MIN_CONTAINED_LENGTH, TextReader, blocking_cue
+from pns_rules.text_reading import (
+    _AMBIGUOUS_ACRONYMS,
+    MIN_CONTAINED_LENGTH,
+    TextReader,
+    blocking_cue,
+)
 from pns_rules.vocabulary import normalize_term
 
 KB = default_engine().knowledge_base
@@ -146,12 +151,20 @@ def test_acronyms_are_read_inside_text_only_in_capitals() -> None:
         "dvt in the left leg": {},  # not written as an acronym
         "IGAV rash": {},  # not written as the vocabulary writes it
         "DVT-like swelling": {},  # part of a hyphenated word
+        # A process around the finding, not the finding (found by a sweep):
+        "DVT prophylaxis given": {},
+        "Doppler ultrasound for DVT": {},
+        "Wells score for DVT 0": {},
+        "DVT clinic": {},
+        "UNPROVOKED DVT": {},  # all in capitals: an acronym cannot be told from a word
     }
     for text, expected in cases.items():
         assert dict(reader.read(text)) == expected, text
 
 
-_ACRONYMS = sorted(KB.text_reader._acronyms) if KB.text_reader else []
+_ACRONYMS = sorted(
+    a for a in (KB.text_reader._acronyms if KB.text_reader else ()) if a not in _AMBIGUOUS_ACRONYMS
+)
 
 
 @given(st.sampled_from(_ACRONYMS))
