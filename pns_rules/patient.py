@@ -286,27 +286,13 @@ def normalize_patient(
                 labs = read_lab_values(given, kb.lab_thresholds, checked_sex, checked_age)
                 for reading in labs:
                     lab_term = terms[normalize_term(reading.threshold.finding)]
-                    present.update(lab_term.maps_to)
-                    if (given, lab_term.id) not in recognized:
-                        recognized[(given, lab_term.id)] = RecognizedFinding(
-                            given=given,
-                            id=lab_term.id,
-                            label=lab_term.label,
-                            counts_as=tuple(sorted(lab_term.maps_to)),
-                            note=reading.describe(checked_sex),
-                        )
+                    note = reading.describe(checked_sex)
+                    if _count(recognized, present, (given, lab_term.id), given, lab_term, note):
                         lab_labels.append(f"{reading.written.strip()!r} as {lab_term.label}")
                 if asserted or labs:
                     for name, term in asserted:
-                        present.update(term.maps_to)
-                        if (given, term.id) not in recognized:
-                            recognized[(given, term.id)] = RecognizedFinding(
-                                given=given,
-                                id=term.id,
-                                label=term.label,
-                                counts_as=tuple(sorted(term.maps_to)),
-                                note=READ_FROM_TEXT,
-                            )
+                        pair = (given, term.id)
+                        if _count(recognized, present, pair, given, term, READ_FROM_TEXT):
                             read_labels.append(
                                 term.label
                                 if normalize_term(name) == normalize_term(term.label)
@@ -342,17 +328,8 @@ def normalize_patient(
                         else ()
                     )
                 continue
-            present.update(term.maps_to)
-            if given not in recognized:
-                recognized[given] = RecognizedFinding(
-                    given=given,
-                    id=term.id,
-                    label=term.label,
-                    counts_as=tuple(sorted(term.maps_to)),
-                    note=term.note,
-                )
-                if term.note:
-                    notes.append(term.note)
+            if _count(recognized, present, given, given, term, term.note) and term.note:
+                notes.append(term.note)
     if unknown and strict:
         where = {location.partition("[")[0] for location in positions.values()}
         raise UnknownFindingError(
@@ -420,6 +397,28 @@ def _why_not(denied: list[tuple[str, str | None]]) -> str:
 def _listed(labels: list[str], limit: int = 5) -> str:
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
+
+
+def _count(
+    recognized: dict[str | tuple[str, str], RecognizedFinding],
+    present: set[str],
+    key: str | tuple[str, str],
+    given: str,
+    term: Term,
+    note: str,
+) -> bool:
+    """Count ``term``, read from ``given``, among the patient's findings; whether it is new."""
+    present.update(term.maps_to)
+    if key in recognized:
+        return False
+    recognized[key] = RecognizedFinding(
+        given=given,
+        id=term.id,
+        label=term.label,
+        counts_as=tuple(sorted(term.maps_to)),
+        note=note,
+    )
+    return True
 
 
 def _variant_term(kb: KnowledgeBase, key: str) -> Term | None:
