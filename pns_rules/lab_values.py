@@ -84,7 +84,7 @@ _CONTEXT = re.compile(
 _DOUBT_AFTER = re.compile(
     r"\?|\b(?:spurious|error|erroneous|artefact\w*|artifact\w*|pseudo\w*|haemoly\w*|hemoly\w*"
     r"|drip|contaminat\w*|delayed|repeat\w*|recheck\w*|redo|uncorrected"
-    r"|(?:corrected|adjusted)\W{0,3}(?:\w+\W{1,3})?\d"
+    r"|(?:corrected|adjusted)\W{0,3}(?:\w+\W{1,3})?\d+"
     r"|mother|father|donor|fetal|foetal|target|predicted|expected|unlikely|doubtful|query"
     r"|questionable|not confirmed|unconfirmed|ruled out|excluded|not seen|not found|absent"
     r"|negative|denied|family|relative|sibling|brother|sister|son|daughter|husband|wife|partner"

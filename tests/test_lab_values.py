@@ -80,6 +80,7 @@ def _read(text: str, sex: str | None = None, age: float | None = None) -> set[st
         ("glucose 1.8 mmol/L in the CSF", set()),
         ("dialysate K 2.0 mmol/L", set()),
         ("Ca 2.75 mmol/L (corrected 2.45)", set()),
+        ("Na 124 mmol/L with glucose 45 mmol/L (corrected Na 135)", set()),
         ("total Ca 2.72, albumin 52, corrected calcium 2.38", set()),  # the corrected one counts
         ("vitamin K 2.5 micrograms", set()),
         ("fetal Hb 19.2 g/dL", set()),
