@@ -17,6 +17,8 @@ KB = default_engine().knowledge_base
 LABS = {lab.id: lab for lab in KB.lab_thresholds}
 HYPONATREMIA, HYPOKALEMIA, HYPERCALCEMIA = "HP:0002902", "HP:0002900", "HP:0003072"
 HYPOGLYCEMIA, THROMBOCYTOSIS, POLYCYTHEMIA = "HP:0001943", "HP:0001894", "HP:0001901"
+#: Eosinophilia counts as leukocytosis too (the vocabulary's HPO map).
+EOSINOPHILIA_COUNTS = set(KB.terms["hp:0001880"].maps_to)
 
 
 def _read(text: str, sex: str | None = None, age: float | None = None) -> set[str]:
@@ -98,6 +100,10 @@ def _read(text: str, sex: str | None = None, age: float | None = None) -> set[st
         ("Na 118 despite fluid restriction", {HYPONATREMIA}),
         ("Ca (corrected) 2.9", {HYPERCALCEMIA}),
         ("Hb 17.5 mmol/L", {POLYCYTHEMIA}),  # Dutch units, read only when written
+        ("eosinophils 2.3 x10^9/L", EOSINOPHILIA_COUNTS),
+        ("AEC 2100", EOSINOPHILIA_COUNTS),  # per microlitre, the one unit read without a unit
+        ("eosinophils 12%", set()),  # a percentage is never read
+        ("eosinophils 3", set()),  # could be a normal 3%
     ],
 )
 def test_values_are_read_against_their_thresholds(text: str, expected: set[str]) -> None:
@@ -187,7 +193,7 @@ def test_a_value_beyond_its_threshold_is_never_read_after_a_cue_or_in_another_sa
 
 
 def test_every_threshold_is_cited_and_names_a_lab_finding() -> None:
-    assert len(LABS) >= 6
+    assert len(LABS) >= 7
     for lab in LABS.values():
         assert lab.citation.startswith(("PMID:", "DOI:"))
         assert KB.findings[lab.finding].kind == "lab"
