@@ -129,9 +129,14 @@ def test_ten_thousand_symptoms() -> None:
     result = ENGINE.suggest(terms + junk, strict=False, read_text=False)
     check_differential(KB, result, terms + junk)
     assert len(result.unrecognized) == 10_000
-    # Read as free text, "Ataxia 17" is Ataxia; the rest are still each reported.
+    # Read as free text, "Ataxia 17" is Ataxia and "raised eosinophils 4816" a lab value; the
+    # rest are still each reported.
     result = ENGINE.suggest(terms + junk, strict=False)
     check_differential(KB, result, terms + junk)
-    read = {f.given for f in result.findings if f.note == READ_FROM_TEXT}
+    read = {
+        f.given
+        for f in result.findings
+        if f.note == READ_FROM_TEXT or f.note.startswith("read from the lab value")
+    }
     assert read and read | {u.given for u in result.unrecognized} == set(junk)
     assert ENGINE._evaluator.held_states() == []
