@@ -215,10 +215,9 @@ def read_quantity(
 ) -> LabReading | str:
     """A coded result's ``value`` in ``unit`` (a FHIR ``valueQuantity``; UCUM codes such as
     ``10*9/L`` are read) as a reading in the threshold's unit, or why it cannot be read."""
-    inferred: tuple[str, float] | None = None
+    guessed: str | None = None
     if unit:
-        known = {_unit_key(u): (u, f) for u, f in threshold.units.items()}
-        found = known.get(_unit_key(unit))
+        found = _known_units(threshold).get(_unit_key(unit))
         if found is None:
             return (
                 f"unit {unit!r} is not one {threshold.id} is read in ({', '.join(threshold.units)})"
@@ -229,8 +228,8 @@ def read_quantity(
         inferred = _inferred_unit(threshold, value)
         if inferred is None:
             return "no unit, and the value fits no unit or more than one"
-        shown, factor = None, inferred[1]
-    guessed = None if unit or inferred is None else inferred[0]
+        shown = None
+        guessed, factor = inferred
     converted = value * factor
     plausible = threshold.ranges.get(threshold.unit)
     if plausible is not None and not plausible[0] <= converted <= plausible[1]:
@@ -283,37 +282,32 @@ def _reading(
     if value is None:
         return None
     written_unit = match.group("unit")
-    unit, factor = _unit(threshold, written_unit)
+    unit, factor, spelt = _unit(threshold, written_unit)
     if unit is None:  # a unit this analyte is not measured in
         return None
-    after_value = written_unit[len(_unit_prefix(written_unit, unit)) :] if unit else written_unit
-    if _COMPARATOR_AFTER.match(after_value):
+    if _COMPARATOR_AFTER.match(written_unit[spelt:]):
         return None
-    shown = unit
+    inferred: str | None = None
     if unit == "":
         if not _ends_unitless(written_unit):
             return None
-        inferred = _inferred_unit(threshold, value)
-        if inferred is None:
+        found = _inferred_unit(threshold, value)
+        if found is None:
             return None
-        shown, factor = inferred
+        inferred, factor = found
     converted = value * factor
     plausible = threshold.ranges.get(threshold.unit)
     if plausible is not None and not plausible[0] <= converted <= plausible[1]:
         return None
     if _out_of_context(folded, match):
         return None
-    end = (
-        match.end("number")
-        if not unit
-        else match.start("unit") + len(_unit_prefix(written_unit, unit))
-    )
+    end = match.start("unit") + spelt if unit else match.end("number")
     return LabReading(
         threshold=threshold,
         value=round(converted, 6),
         written=text[match.start() : end],
         unit=unit or None,
-        inferred_unit=None if unit else shown,
+        inferred_unit=inferred,
     )
 
 
@@ -403,15 +397,6 @@ _NOT_TABLE_WORDS = frozenset(
 )
 
 
-def _unit_prefix(written: str, unit: str) -> str:
-    """The start of ``written`` that spells ``unit`` (its first words)."""
-    words = written.split()
-    for count in (1, 2, 3):
-        if _unit_key("".join(words[:count])).rstrip(".:") == _unit_key(unit):
-            return written[: written.index(words[count - 1]) + len(words[count - 1])]
-    return written
-
-
 def _number(written: str) -> float | None:
     """``written`` as a number: "3.2" and "3,2" are 3.2, "135,000" and "780 000" are 135000 and
     780000."""
@@ -435,24 +420,35 @@ def _unit_key(unit: str) -> str:
     ).replace("\u03bc", "u")
 
 
-def _unit(threshold: LabThreshold, written: str) -> tuple[str | None, float]:
-    """The unit ``written`` after a value starts with (its first one to three words), and its
-    factor to the main unit: ``("", 1.0)`` when it starts with no unit at all ("118 on
-    admission"), ``(None, 0.0)`` when it starts with a unit the analyte is not measured in ("2 mg"
-    of vitamin K)."""
-    words = written.split()
-    known = {_unit_key(unit): (unit, factor) for unit, factor in threshold.units.items()}
+def _unit(threshold: LabThreshold, written: str) -> tuple[str | None, float, int]:
+    """The unit ``written`` after a value starts with (its first one to three words), its factor
+    to the main unit, and how many characters of ``written`` spell it: ``("", 1.0, 0)`` when it
+    starts with no unit at all ("118 on admission"), ``(None, 0.0, 0)`` when it starts with a unit
+    the analyte is not measured in ("2 mg" of vitamin K)."""
+    words = list(re.finditer(r"\S+", written))
+    known = _known_units(threshold)
     for count in (3, 2, 1):
         if len(words) >= count:
-            key = _unit_key("".join(words[:count])).rstrip(".:")
+            key = _unit_key("".join(w.group() for w in words[:count])).rstrip(".:")
             if key in known:
-                return known[key]
-    first = words[0].rstrip(".:") if words else ""
+                unit, factor = known[key]
+                return unit, factor, words[count - 1].end()
+    first = words[0].group().rstrip(".:") if words else ""
     if not first or _flag_follows(written) or _TABLE_NEXT.match(written):
-        return "", 1.0
+        return "", 1.0, 0
     if first.isalpha() and first.casefold() not in _UNIT_WORDS:
-        return "", 1.0
-    return None, 0.0
+        return "", 1.0, 0
+    return None, 0.0, 0
+
+
+def _known_units(threshold: LabThreshold) -> dict[str, tuple[str, float]]:
+    """The threshold's units by their comparison key ("10^9/L" and UCUM "10*9/L" alike)."""
+    return _units_by_key(tuple(threshold.units.items()))
+
+
+@functools.lru_cache(maxsize=128)
+def _units_by_key(units: tuple[tuple[str, float], ...]) -> dict[str, tuple[str, float]]:
+    return {_unit_key(unit): (unit, factor) for unit, factor in units}
 
 
 def _flag_follows(after: str) -> bool:
