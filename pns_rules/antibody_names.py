@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase, Term
 
-__all__ = ["MAX_WRAPPERS", "AntibodyNames", "antibody_term", "compact_name"]
+__all__ = ["MAX_WRAPPERS", "AntibodyNames", "antibody_term", "compact_name", "names_antibodies"]
 
 _PREFIXES = ("anti ",)
 #: At most this many wrappers ("anti", "antibody", "IgG", "positive"...) are taken off a name.
@@ -178,7 +178,7 @@ def _one_name(
     for core in sorted(cores | prefixed, key=lambda c: (-len(c), c)):
         term = kb.terms.get(core)
         if term is not None:
-            if _names_antibodies(kb, term):
+            if names_antibodies(kb, term):
                 return term
             if core == key:
                 return None  # a finding that is not an antibody: not one by another spelling
@@ -205,5 +205,6 @@ def _is_plain(core: str) -> bool:
     )
 
 
-def _names_antibodies(kb: KnowledgeBase, term: Term) -> bool:
+def names_antibodies(kb: KnowledgeBase, term: Term) -> bool:
+    """Whether ``term`` stands for antibodies and nothing else."""
     return bool(term.maps_to) and all(kb.findings[f].kind == "antibody" for f in term.maps_to)

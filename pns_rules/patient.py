@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from .antibody_names import antibody_term
+from .antibody_names import antibody_term, names_antibodies
 from .errors import InputError, UnknownFindingError, _short_repr
 from .hpo_terms import HpoTerm
 from .knowledge import SEXES, KnowledgeBase, Term
@@ -249,10 +249,7 @@ def normalize_patient(
             if (
                 found is not None
                 and parameter == "antibodies"
-                and (
-                    isinstance(found, HpoTerm)
-                    or any(kb.findings[f].kind != "antibody" for f in found.maps_to)
-                )
+                and (isinstance(found, HpoTerm) or not names_antibodies(kb, found))
             ):
                 unknown[given] = ()
                 positions.setdefault(given, f"{parameter}[{position}]")
@@ -279,7 +276,7 @@ def normalize_patient(
                 asserted: list[tuple[str, Term]] = []
                 denied: list[tuple[str, str | None]] = []  # label, cue (None: an antibody)
                 for name, named_term, cue in named:
-                    if _is_antibody(kb, named_term) or cue is not None:
+                    if names_antibodies(kb, named_term) or cue is not None:
                         denied.append((named_term.label, cue))
                     else:
                         asserted.append((name, named_term))
@@ -380,10 +377,6 @@ _MARKED_RESULT = (
     "the name alone when the patient has it)"
 )
 _ANTIBODY_IN_TEXT = "antibodies are read only from a term of their own ('anti-Yo')"
-
-
-def _is_antibody(kb: KnowledgeBase, term: Term) -> bool:
-    return all(kb.findings[f].kind == "antibody" for f in term.maps_to)
 
 
 def _why_not(denied: list[tuple[str, str | None]]) -> str:
