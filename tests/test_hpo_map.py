@@ -23,20 +23,16 @@ from typing import Any
 
 import pytest
 
+from pns_rules.loader import HPO_MAP_KEYS
+
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 RULES_DIR = Path(os.environ.get("PNS_RULES_DIR", DEFAULT_RULES_DIR))
 MAP_PATH = Path(os.environ.get("PNS_HPO_MAP", RULES_DIR / "hpo-map.json"))
 SIZE_BUDGET = 1_500_000
 
 HPO_ID = re.compile(r"HP:\d{7}")
-TOP_KEYS = {
-    "dropped_ambiguous_synonyms",
-    "generated_by",
-    "hpo_release",
-    "obsolete",
-    "source",
-    "terms",
-}
+#: The keys the loader accepts are the keys the script must write, all of them.
+TOP_KEYS = set(HPO_MAP_KEYS)
 ENTRY_KEYS = {"label", "maps_to", "synonyms"}
 OPTIONAL_ENTRY_KEYS = {"label_ambiguous"}
 
