@@ -1048,7 +1048,8 @@ def ends_with_minus(term: str) -> bool:
     >>> ends_with_minus("anti-CASPR2 -"), ends_with_minus("anti-CASPR2")
     (True, False)
     """
-    return _compatible(term).rstrip()[-1:] in _DASHES if term else False
+    last = _compatible(term).rstrip()[-1:]
+    return bool(last) and last in _DASHES
 
 
 #: "May" with a capital inside a sentence is the month ("onset in May 2021"), not the cue "may".

@@ -215,3 +215,9 @@ def test_a_refused_result_says_why_and_suggests_nothing() -> None:
     with pytest.raises(UnknownFindingError) as finding:
         suggest([], antibodies=["ataxia"])
     assert "not an antibody; pass it in findings" in str(finding.value)
+
+
+def test_a_blank_term_is_not_called_a_negative_result() -> None:
+    # ends_with_minus() took the empty last character of "   " for a dash ("" is in any string).
+    result = suggest(["   "], strict=False)
+    assert "negative or equivocal" not in result.unrecognized[0].reason
